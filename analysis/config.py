@@ -1,0 +1,147 @@
+"""Frozen configuration for every pipeline stage, loadable from TOML.
+
+Parameters live in one place and reach the stage functions as plain arguments. Unknown keys are
+rejected so a typo in a config file is an error, not a silently ignored setting.
+
+Example TOML::
+
+    seed = 42
+    [embedding]
+    backend = "hybrid"
+    [umap]
+    n_neighbors = 10
+    [hdbscan]
+    min_cluster_size = 4
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .corpus import CorpusError
+
+
+@dataclass(frozen=True)
+class EmbeddingConfig:
+    """Which embedding backend and its settings.
+
+    backend : ``hybrid`` (default), ``sudachi``, ``use``, ``e5``, ``e5-hybrid`` or ``st:<name or path>``.
+    lexical_weight, dense_weight : block weights of the hybrid backends (before L2 normalisation).
+    svd_dims : maximum LSA dimensions of the ``sudachi`` backend.
+    """
+
+    backend: str = "hybrid"
+    lexical_weight: float = 1.0
+    dense_weight: float = 0.5
+    svd_dims: int = 100
+
+
+@dataclass(frozen=True)
+class UmapConfig:
+    """UMAP settings; ``n_components`` is the clustering space, the map is always 2-D."""
+
+    n_neighbors: int = 10
+    n_components: int = 5
+    min_dist: float = 0.0
+    map_min_dist: float = 0.1
+    metric: str = "cosine"
+
+
+@dataclass(frozen=True)
+class HdbscanConfig:
+    """HDBSCAN settings on the UMAP clustering space."""
+
+    min_cluster_size: int = 4
+    min_samples: int | None = 2
+    cluster_selection_method: str = "leaf"
+    cluster_selection_epsilon: float = 0.0
+
+
+@dataclass(frozen=True)
+class DescribeConfig:
+    """Keywords and hierarchy settings."""
+
+    n_keywords: int = 10
+    label_keywords: int = 3
+    mmr_diversity: float = 0.3
+    n_broad: int | None = None  # number of broad themes; None picks about sqrt(n_clusters)
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    seed: int = 42
+    embedding: EmbeddingConfig = field(default_factory=EmbeddingConfig)
+    umap: UmapConfig = field(default_factory=UmapConfig)
+    hdbscan: HdbscanConfig = field(default_factory=HdbscanConfig)
+    describe: DescribeConfig = field(default_factory=DescribeConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def replace(self, **changes: Any) -> "PipelineConfig":
+        """Copy with changes; nested stages by ``"stage.key"``: ``cfg.replace(**{"umap.n_neighbors": 8})``."""
+        top: dict[str, Any] = {}
+        nested: dict[str, dict[str, Any]] = {}
+        for key, value in changes.items():
+            if "." in key:
+                stage, sub = key.split(".", 1)
+                nested.setdefault(stage, {})[sub] = value
+            else:
+                top[key] = value
+        for stage, subs in nested.items():
+            _check_keys(type(getattr(self, stage)), subs, stage)
+            top[stage] = dataclasses.replace(getattr(self, stage), **subs)
+        _check_keys(PipelineConfig, top, "")
+        return dataclasses.replace(self, **top)
+
+
+_STAGES = {"embedding": EmbeddingConfig, "umap": UmapConfig, "hdbscan": HdbscanConfig, "describe": DescribeConfig}
+
+
+def _check_keys(cls: type, data: dict[str, Any], where: str) -> None:
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        place = f"[{where}] の" if where else ""
+        raise CorpusError(
+            f"設定{place}項目 {', '.join(unknown)} は使えません。使える項目: {', '.join(sorted(known))}"
+        )
+
+
+def config_from_dict(data: dict[str, Any]) -> PipelineConfig:
+    """Build a config from nested dicts (as in TOML or a run manifest); unknown keys are rejected."""
+    _check_keys(PipelineConfig, data, "")
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in _STAGES:
+            if not isinstance(value, dict):
+                raise CorpusError(f"設定 [{key}] は表（テーブル）で指定してください。")
+            _check_keys(_STAGES[key], value, key)
+            kwargs[key] = _STAGES[key](**value)
+        else:
+            kwargs[key] = value
+    return PipelineConfig(**kwargs)
+
+
+def load_config(path: str | Path) -> PipelineConfig:
+    """Read a TOML config file."""
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise CorpusError(f"設定ファイルが見つかりません: {p}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise CorpusError(f"設定ファイルの書式が正しくありません（TOML）: {exc}") from exc
+    return config_from_dict(data)
+
+
+def config_json(cfg: Any) -> str:
+    """Canonical JSON of a (stage) config, used in cache keys."""
+    if dataclasses.is_dataclass(cfg):
+        cfg = dataclasses.asdict(cfg)
+    return json.dumps(cfg, sort_keys=True, ensure_ascii=False)

@@ -1,0 +1,430 @@
+"""Comment schema, the seed-document parser and CSV/TSV/Excel loading.
+
+Every comment table produced here has the columns of :data:`COMMENT_COLUMNS`:
+
+``comment_id``  stable string id (``c001`` ... in source order, or the user's id column)
+``text``        the comment as written (markdown markers removed), used for display
+``text_norm``   NFKC-normalised text with line breaks removed, used for analysis
+``category``    partnership category (free values for user files)
+``role``        respondent role (``未記載`` when unknown)
+``emphasis``    list of phrases the editors set in bold (empty for user files)
+``position``    0-based position in the source (document order / row order)
+``source_line`` 1-based line in the seed document, or the row number of a user file
+                (header = row 1, so the first data row is row 2, as Excel shows it)
+
+Every failure raises :class:`CorpusError` whose message is Japanese and meant for end users.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+SEED_PATH = DATA_DIR / "renkei_moyamoya_2022.md"
+
+CATEGORIES: tuple[str, ...] = (
+    "行政×行政",
+    "行政×専門機関",
+    "専門機関×専門機関",
+    "行政・専門機関×地域",
+)
+ROLE_GOV = "行政職員"
+ROLE_AGENCY = "専門機関職員"
+UNKNOWN = "未記載"
+ROLES: tuple[str, ...] = (ROLE_GOV, ROLE_AGENCY, UNKNOWN)
+
+COMMENT_COLUMNS: tuple[str, ...] = (
+    "comment_id",
+    "text",
+    "text_norm",
+    "category",
+    "role",
+    "emphasis",
+    "position",
+    "source_line",
+)
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+MAX_ROWS = 200_000
+SUPPORTED_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx")
+
+
+class CorpusError(ValueError):
+    """Bad input, with a message in Japanese that can be shown to the user as is."""
+
+
+def normalize_text(text: str) -> str:
+    """NFKC-normalise for analysis; line breaks and runs of spaces become one space."""
+    norm = unicodedata.normalize("NFKC", text)
+    return re.sub(r"\s+", " ", norm).strip()
+
+
+# --------------------------------------------------------------------------- seed document
+
+_BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
+_SECTION = re.compile(r"^([1-4])\.\s*(.*もやもや)$")
+_PAGE_MARKER = re.compile(r"^[①-⑳]$")
+
+
+def _strip_heading(line: str) -> tuple[bool, str]:
+    m = re.match(r"^#{1,6}\s+(.*)$", line)
+    return (True, m.group(1).strip()) if m else (False, line)
+
+
+def _paragraphs(lines: list[str]) -> list[tuple[int, list[str]]]:
+    """Group lines into blank-line separated paragraphs; returns (1-based first line, lines)."""
+    paras: list[tuple[int, list[str]]] = []
+    current: list[str] = []
+    start = 0
+    for i, raw in enumerate(lines, start=1):
+        line = raw.rstrip()
+        if not line.strip():
+            if current:
+                paras.append((start, current))
+                current = []
+            continue
+        if not current:
+            start = i
+        current.append(line.strip())
+    if current:
+        paras.append((start, current))
+    return paras
+
+
+def _role_from_heading(heading: str) -> str | None:
+    if "回答" not in heading:
+        return None
+    if "行政職員" in heading:
+        return ROLE_GOV
+    if "専門機関" in heading:
+        return ROLE_AGENCY
+    return None
+
+
+def parse_seed(markdown: str) -> pd.DataFrame:
+    """Parse the 連携の"もやもや"集 markdown into a comment table.
+
+    Headings, the table of contents, page markers (①, ②) and the preface are skipped; lines of
+    one paragraph are joined into one comment (the document breaks some comments across lines).
+    Bold phrases are kept in ``emphasis`` and removed from ``text``.
+    """
+    lines = markdown.splitlines()
+    rows: list[dict] = []
+    category: str | None = None
+    role = UNKNOWN
+    for line_no, para in _paragraphs(lines):
+        first_is_heading, first = _strip_heading(para[0])
+        joined = "".join(_strip_heading(p)[1] for p in para)
+        bare = joined.replace("*", "").strip()
+        is_bold_block = joined.startswith("**") and joined.endswith("**") and len(para) > 1
+        if first_is_heading or is_bold_block:
+            m = _SECTION.match(re.sub(r"\s+", " ", bare))
+            if m:
+                category = CATEGORIES[int(m.group(1)) - 1]
+                role = UNKNOWN
+                continue
+            heading_role = _role_from_heading(bare)
+            if heading_role is not None and category is not None:
+                role = heading_role
+            continue
+        if category is None or _PAGE_MARKER.match(bare):
+            continue  # preface, table of contents, page markers
+        emphasis = [m.strip() for m in _BOLD.findall(joined) if m.strip()]
+        text = joined.replace("**", "").strip()
+        rows.append(
+            {
+                "text": text,
+                "category": category,
+                "role": role,
+                "emphasis": emphasis,
+                "source_line": line_no,
+            }
+        )
+    return _finish(pd.DataFrame(rows))
+
+
+def load_seed(path: str | Path | None = None) -> pd.DataFrame:
+    """Load and parse the seed document shipped in ``data/`` (108 comments)."""
+    p = Path(path) if path is not None else SEED_PATH
+    return parse_seed(p.read_text(encoding="utf-8"))
+
+
+def _finish(df: pd.DataFrame, ids: list[str] | None = None) -> pd.DataFrame:
+    df = df.reset_index(drop=True)
+    n = len(df)
+    width = max(3, len(str(n)))
+    df.insert(0, "comment_id", ids if ids is not None else [f"c{i + 1:0{width}d}" for i in range(n)])
+    df["text_norm"] = [normalize_text(t) for t in df["text"]]
+    df["position"] = range(n)
+    if "emphasis" not in df:
+        df["emphasis"] = [[] for _ in range(n)]
+    return df[list(COMMENT_COLUMNS)]
+
+
+# --------------------------------------------------------------------------- user files
+
+TEXT_HEADER_HINTS = ("意見", "回答", "自由記述", "コメント", "本文", "内容", "もやもや", "text", "comment")
+CATEGORY_HEADER_HINTS = ("分類", "カテゴリ", "区分", "分野", "連携", "category")
+ROLE_HEADER_HINTS = ("属性", "役割", "職種", "立場", "所属", "回答者", "role")
+ID_HEADER_HINTS = ("id", "番号", "no", "№")
+
+
+@dataclass(frozen=True)
+class ColumnGuess:
+    """Best guesses for which columns of a user table hold what (``None``: no guess)."""
+
+    text: str | None
+    category: str | None = None
+    role: str | None = None
+    id: str | None = None
+
+
+@dataclass
+class LoadReport:
+    """What happened to the rows of a user file; nothing is dropped without being counted here."""
+
+    n_rows: int
+    n_comments: int
+    blank_rows: list[int] = field(default_factory=list)
+    duplicate_groups: list[list[str]] = field(default_factory=list)
+    encoding: str | None = None
+
+    def summary_ja(self) -> str:
+        parts = [f"{self.n_rows}行を読み込み、{self.n_comments}件のコメントを取り込みました。"]
+        if self.blank_rows:
+            shown = "、".join(str(r) for r in self.blank_rows[:10])
+            more = " ほか" if len(self.blank_rows) > 10 else ""
+            parts.append(f"本文が空の{len(self.blank_rows)}行（行番号 {shown}{more}）は除外しました。")
+        if self.duplicate_groups:
+            n_dup = sum(len(g) for g in self.duplicate_groups)
+            parts.append(
+                f"まったく同じ本文のコメントが{len(self.duplicate_groups)}組（計{n_dup}件）あります。"
+                "除外せずにそのまま分析します。"
+            )
+        return "".join(parts)
+
+
+@dataclass
+class LoadResult:
+    comments: pd.DataFrame
+    report: LoadReport
+
+
+def decode_bytes(data: bytes) -> tuple[str, str]:
+    """Decode strictly: UTF-8 (BOM or not), then CP932. Returns (text, encoding name)."""
+    for enc in ("utf-8-sig", "cp932"):
+        try:
+            return data.decode(enc), enc
+        except UnicodeDecodeError:
+            continue
+    raise CorpusError(
+        "ファイルの文字コードを判別できませんでした。UTF-8 または Shift_JIS（CP932）で保存した"
+        "ファイルを指定してください。"
+    )
+
+
+def read_table(data: bytes, filename: str) -> tuple[pd.DataFrame, str | None]:
+    """Read CSV/TSV/Excel bytes into a table of strings. Returns (table, encoding or None)."""
+    suffix = Path(filename).suffix.lower()
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise CorpusError(
+            f"ファイルが大きすぎます（{len(data) / 1024 / 1024:.1f} MB）。"
+            f"{MAX_UPLOAD_BYTES // 1024 // 1024} MB 以下のファイルにしてください。"
+        )
+    if suffix not in SUPPORTED_SUFFIXES:
+        if suffix == ".xls":
+            raise CorpusError(
+                "古い Excel 形式（.xls）には対応していません。Excel で .xlsx または CSV として"
+                "保存し直してください。"
+            )
+        raise CorpusError(
+            f"対応していないファイル形式です（{suffix or '拡張子なし'}）。CSV・TSV・Excel（.xlsx）"
+            "のファイルを指定してください。"
+        )
+    if not data.strip():
+        raise CorpusError("ファイルが空です。コメントを含むファイルを指定してください。")
+    if suffix == ".xlsx":
+        try:
+            table = pd.read_excel(io.BytesIO(data), dtype=str, keep_default_na=False, engine="openpyxl")
+        except Exception as exc:  # openpyxl raises many types for broken files
+            raise CorpusError(
+                "Excel ファイルを読み込めませんでした。ファイルが壊れているか、Excel 形式ではない"
+                f"可能性があります。（詳細: {type(exc).__name__}）"
+            ) from exc
+        return _clean_headers(table), None
+    text, encoding = decode_bytes(data)
+    sep = "\t" if suffix == ".tsv" or (suffix == ".txt" and "\t" in text.split("\n", 1)[0]) else ","
+    try:
+        table = pd.read_csv(
+            io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, quoting=csv.QUOTE_MINIMAL
+        )
+    except (pd.errors.ParserError, csv.Error) as exc:
+        raise CorpusError(
+            "CSV ファイルを読み込めませんでした。区切り文字や引用符（\"）の対応を確認してください。"
+            f"（詳細: {str(exc).splitlines()[0][:120]}）"
+        ) from exc
+    except pd.errors.EmptyDataError as exc:
+        raise CorpusError("ファイルに表の見出し行がありません。1行目に列名を入れてください。") from exc
+    return _clean_headers(table), encoding
+
+
+def _clean_headers(table: pd.DataFrame) -> pd.DataFrame:
+    table.columns = [str(c).strip() for c in table.columns]
+    if len(table) > MAX_ROWS:
+        raise CorpusError(f"行数が多すぎます（{len(table):,}行）。{MAX_ROWS:,}行以下にしてください。")
+    return table
+
+
+def _find(columns: list[str], hints: tuple[str, ...], exclude: set[str]) -> str | None:
+    for hint in hints:
+        for col in columns:
+            if col not in exclude and hint.lower() in col.lower():
+                return col
+    return None
+
+
+def guess_columns(table: pd.DataFrame) -> ColumnGuess:
+    """Guess text / category / role / id columns from common Japanese headers.
+
+    When no header matches, the text column is the one with the longest average content.
+    """
+    cols = [str(c) for c in table.columns]
+    id_col = next((c for c in cols if c.strip().lower() in ID_HEADER_HINTS), None)
+    used = {id_col} if id_col else set()
+    text = _find(cols, TEXT_HEADER_HINTS, used)
+    if text is None and cols:
+        lengths = {c: table[c].astype(str).str.len().mean() for c in cols if c not in used}
+        text = max(lengths, key=lengths.get) if lengths else None
+    used |= {text}
+    category = _find(cols, CATEGORY_HEADER_HINTS, used)
+    used |= {category}
+    role = _find(cols, ROLE_HEADER_HINTS, used)
+    return ColumnGuess(text=text, category=category, role=role, id=id_col)
+
+
+def _require_column(table: pd.DataFrame, name: str | None, what: str) -> None:
+    if name is not None and name not in table.columns:
+        available = "、".join(f"「{c}」" for c in table.columns)
+        raise CorpusError(f"{what}の列「{name}」が見つかりません。ファイルにある列: {available}")
+
+
+def comments_from_table(
+    table: pd.DataFrame,
+    text_column: str,
+    category_column: str | None = None,
+    role_column: str | None = None,
+    id_column: str | None = None,
+    encoding: str | None = None,
+) -> LoadResult:
+    """Turn a user table into a comment table (see module docstring for the columns).
+
+    Blank or whitespace-only texts are dropped and counted; exact duplicates are kept and reported.
+    """
+    _require_column(table, text_column, "本文（コメント）")
+    _require_column(table, category_column, "分類")
+    _require_column(table, role_column, "属性")
+    _require_column(table, id_column, "ID")
+    texts = table[text_column].fillna("").astype(str).map(lambda s: s.strip())
+    keep = texts.map(lambda s: bool(s.strip()))
+    row_numbers = [i + 2 for i in range(len(table))]  # header is row 1, as spreadsheets count
+    blank_rows = [r for r, k in zip(row_numbers, keep) if not k]
+    if not keep.any():
+        raise CorpusError(
+            f"「{text_column}」列に本文のある行がありません。本文の列を選び直すか、ファイルの中身を"
+            "確認してください。"
+        )
+    kept = table[keep.values]
+
+    def column_values(col: str | None) -> list[str]:
+        if col is None:
+            return [UNKNOWN] * len(kept)
+        return [v.strip() or UNKNOWN for v in kept[col].fillna("").astype(str)]
+
+    ids = None
+    if id_column is not None:
+        ids = [v.strip() for v in kept[id_column].fillna("").astype(str)]
+        if any(not v for v in ids):
+            raise CorpusError(f"ID列「{id_column}」に空の値があります。ID列を指定しないか、空欄を埋めてください。")
+        dup = pd.Series(ids)[pd.Series(ids).duplicated()].unique().tolist()
+        if dup:
+            raise CorpusError(
+                f"ID列「{id_column}」に重複した値があります（例: {'、'.join(dup[:5])}）。"
+                "ID列を指定しないか、重複をなくしてください。"
+            )
+    df = pd.DataFrame(
+        {
+            "text": texts[keep].tolist(),
+            "category": column_values(category_column),
+            "role": column_values(role_column),
+            "source_line": [r for r, k in zip(row_numbers, keep) if k],
+        }
+    )
+    df["emphasis"] = [[] for _ in range(len(df))]
+    comments = _finish(df, ids)
+    groups = comments.groupby("text_norm")["comment_id"].apply(list)
+    duplicate_groups = [g for g in groups if len(g) > 1]
+    report = LoadReport(
+        n_rows=len(table),
+        n_comments=len(comments),
+        blank_rows=blank_rows,
+        duplicate_groups=duplicate_groups,
+        encoding=encoding,
+    )
+    return LoadResult(comments=comments, report=report)
+
+
+def load_file(
+    path: str | Path,
+    text_column: str | None = None,
+    category_column: str | None = None,
+    role_column: str | None = None,
+    id_column: str | None = None,
+) -> LoadResult:
+    """Load a CSV/TSV/Excel file of comments, or the seed markdown if ``path`` ends in ``.md``.
+
+    Without ``text_column`` the columns are guessed (see :func:`guess_columns`); category and
+    role guesses are used only when ``text_column`` is not given either.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise CorpusError(f"ファイルが見つかりません: {p}")
+    if p.suffix.lower() == ".md":
+        comments = load_seed(p)
+        return LoadResult(comments, LoadReport(n_rows=len(comments), n_comments=len(comments)))
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise CorpusError(f"ファイルを読み込めませんでした: {p}（{exc.strerror}）") from exc
+    table, encoding = read_table(data, p.name)
+    if text_column is None:
+        guess = guess_columns(table)
+        text_column = guess.text
+        category_column = category_column or guess.category
+        role_column = role_column or guess.role
+        id_column = id_column or guess.id
+    if text_column is None:
+        raise CorpusError("本文（コメント）の列が見つかりません。列名を指定してください。")
+    return comments_from_table(table, text_column, category_column, role_column, id_column, encoding)
+
+
+def comments_to_csv_frame(comments: pd.DataFrame) -> pd.DataFrame:
+    """Comment table with ``emphasis`` as a ' | '-joined string, for CSV files."""
+    out = comments.copy()
+    out["emphasis"] = [" | ".join(e) for e in out["emphasis"]]
+    return out
+
+
+def comments_from_csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Inverse of :func:`comments_to_csv_frame`."""
+    out = frame.copy()
+    out["emphasis"] = [[p for p in str(e).split(" | ") if p] if isinstance(e, str) else [] for e in out["emphasis"]]
+    for col in ("comment_id", "text", "text_norm", "category", "role"):
+        out[col] = out[col].fillna("").astype(str)
+    return out[list(COMMENT_COLUMNS)]

@@ -1,0 +1,76 @@
+"""Shared fixtures.
+
+The whole suite runs against a temporary ``models/`` folder (``MOYAMOYA_MODELS_DIR``), so a
+developer's own saved runs are never touched and every test session starts from nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+_SESSION_MODELS = Path(tempfile.mkdtemp(prefix="moyamoya-test-models-"))
+os.environ["MOYAMOYA_MODELS_DIR"] = str(_SESSION_MODELS)
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: needs the real embedding model or UMAP's JIT (a few seconds)")
+    config.addinivalue_line("markers", "browser: drives a real headless chromium against streamlit run")
+
+
+class FakeEmbedder:
+    """Deterministic stand-in for a sentence model: character-bigram counts hashed into 64 dims.
+
+    Texts sharing many character bigrams get similar vectors, which is enough for unit tests of
+    everything downstream of the embedding. ``calls`` counts encode() calls (cache tests).
+    """
+
+    name = "fake"
+    version = "fake-1"
+
+    def __init__(self, dim: int = 64) -> None:
+        self.dim = dim
+        self.calls = 0
+
+    def encode(self, texts):
+        self.calls += 1
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, t in enumerate(texts):
+            for a, b in zip(t, t[1:]):
+                h = int.from_bytes(hashlib.sha256((a + b).encode()).digest()[:4], "little")
+                out[i, h % self.dim] += 1.0
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.where(norms > 0, norms, 1.0)
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture(scope="session")
+def seed_comments() -> pd.DataFrame:
+    from analysis.corpus import load_seed
+
+    return load_seed()
+
+
+@pytest.fixture(scope="session")
+def models_dir() -> Path:
+    """The session's temporary models folder (also in $MOYAMOYA_MODELS_DIR)."""
+    return _SESSION_MODELS
+
+
+@pytest.fixture(scope="session")
+def seed_run(models_dir):
+    """The default run on the seed with the real default backend, built once per test session."""
+    from analysis.pipeline import ensure_default_run
+
+    return ensure_default_run()
