@@ -1,0 +1,35 @@
+# make run   — create .venv from nothing (if needed) and open the dashboard on the seed
+# make test  — create .venv (if needed) and run the whole test suite
+# make cli   — run the pipeline on the seed from the command line
+# make bench — pipeline benchmark (not part of the tests)
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PORT   ?= 8501
+
+.PHONY: run test cli bench venv clean
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $@
+
+venv: $(VENV)/.installed
+
+run: venv
+	$(PY) -m streamlit run app.py --server.port $(PORT) --server.address 127.0.0.1 --browser.gatherUsageStats false
+
+test: venv
+	$(PY) -m pytest -q
+
+cli: venv
+	$(PY) -m analysis run
+
+bench: venv
+	$(PY) bench/bench_pipeline.py
+
+clean:
+	rm -rf $(VENV) models/cache models/runs test-output

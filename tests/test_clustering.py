@@ -1,0 +1,90 @@
+"""UMAP reduction and HDBSCAN clustering on small, structured data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from analysis.clustering import NOISE, broad_themes, centroids, cluster_points, quality
+from analysis.config import HdbscanConfig, UmapConfig
+from analysis.reduce import effective_neighbors, reduce_both, umap_embed
+
+
+def _blobs(seed=0, per=15, k=3, d=8):
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(size=(k, d)) * 6
+    x = np.vstack([c + rng.normal(scale=0.4, size=(per, d)) for c in centers])
+    return x, np.repeat(np.arange(k), per)
+
+
+def test_cluster_points_finds_blobs_and_orders_by_size():
+    x, truth = _blobs()
+    x = np.vstack([x, x[:5] + 0.01])  # make blob 0 the largest
+    res = cluster_points(x, HdbscanConfig(min_cluster_size=5, min_samples=2, cluster_selection_method="eom"))
+    assert res.n_clusters == 3
+    sizes = [int((res.labels == c).sum()) for c in range(3)]
+    assert sizes == sorted(sizes, reverse=True)
+    from sklearn.metrics import adjusted_rand_score
+
+    assert adjusted_rand_score(np.concatenate([truth, np.zeros(5, int)]), res.labels) > 0.95
+    assert ((res.strength >= 0) & (res.strength <= 1)).all()
+
+
+def test_noise_points_get_a_nearest_cluster():
+    x, _ = _blobs()
+    outliers = np.array([[30.0] * 8, [-30.0] * 8])
+    res = cluster_points(np.vstack([x, outliers]), HdbscanConfig(min_cluster_size=5, min_samples=3))
+    assert (res.labels[-2:] == NOISE).all()
+    assert (res.nearest >= 0).all()
+    members = res.labels >= 0
+    assert np.array_equal(res.nearest[members], res.labels[members])
+    assert (res.strength[~members] == 0).all()
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3])
+def test_tiny_inputs_do_not_crash(n):
+    x = np.random.default_rng(0).normal(size=(n, 4))
+    res = cluster_points(x, HdbscanConfig())
+    assert len(res.labels) == n and (res.labels == NOISE).all()
+    space, xy, _ = reduce_both(x, UmapConfig(), seed=1)
+    assert space.shape == (n, 5) and xy.shape == (n, 2)
+
+
+def test_effective_neighbors():
+    assert effective_neighbors(6, 15) == 5
+    assert effective_neighbors(100, 10) == 10
+    assert effective_neighbors(2, 10) == 2
+
+
+def test_quality_figures():
+    x, _ = _blobs()
+    res = cluster_points(x, HdbscanConfig(min_cluster_size=5, min_samples=2, cluster_selection_method="eom"))
+    q = quality(x, res)
+    assert q["n_comments"] == 45 and q["n_clusters"] == 3
+    assert 0 <= q["noise_share"] < 0.2
+    assert q["silhouette"] > 0.7
+
+
+def test_broad_themes_groups_near_clusters():
+    rng = np.random.default_rng(0)
+    # Four clusters: two near +e0, two near +e1 (cosine space).
+    base = np.array([[1, 0.2, 0, 0], [1, -0.2, 0, 0], [0, 0, 1, 0.2], [0, 0, 1, -0.2]], float)
+    vecs = np.vstack([b + rng.normal(scale=0.01, size=(5, 4)) for b in base])
+    labels = np.repeat(np.arange(4), 5)
+    parents = broad_themes(vecs, labels, n_broad=2)
+    assert parents[0] == parents[1] and parents[2] == parents[3] and parents[0] != parents[2]
+    c = centroids(vecs, labels)
+    assert c.shape == (4, 4) and np.allclose(np.linalg.norm(c, axis=1), 1)
+
+
+@pytest.mark.slow
+def test_umap_is_deterministic_for_a_seed_and_cached(tmp_path):
+    x, _ = _blobs(per=12)
+    a = umap_embed(x, 2, n_neighbors=8, seed=7)
+    b = umap_embed(x, 2, n_neighbors=8, seed=7)
+    assert np.array_equal(a, b)
+    s1, m1, c1 = reduce_both(x, UmapConfig(n_neighbors=8), 7, "k" * 64, tmp_path)
+    s2, m2, c2 = reduce_both(x, UmapConfig(n_neighbors=8), 7, "k" * 64, tmp_path)
+    assert (c1, c2) == (False, True)
+    assert np.array_equal(s1, s2) and np.array_equal(m1, m2)
+    assert s1.shape == (36, 5) and m1.shape == (36, 2)
