@@ -142,7 +142,10 @@ def centroids(vectors: np.ndarray, labels: np.ndarray, k: int | None = None) -> 
 
 
 def broad_themes(vectors: np.ndarray, labels: np.ndarray, n_broad: int | None = None) -> np.ndarray:
-    """Group clusters into broad themes by average-linkage on centroid cosine distance.
+    """Group clusters into broad themes by Ward linkage on the L2-normalised cluster centroids.
+
+    (Ward on unit vectors behaves like cosine distance and, unlike average linkage, does not
+    sweep most clusters into one broad theme.)
 
     Returns int (k,) parent id per cluster (0..m-1, numbered by total size). ``n_broad`` defaults to
     about sqrt(k), so 9 clusters give 3 broad themes.
@@ -156,10 +159,8 @@ def broad_themes(vectors: np.ndarray, labels: np.ndarray, n_broad: int | None = 
         parents = np.arange(k) if m == k else np.zeros(k, dtype=int)
     else:
         from scipy.cluster.hierarchy import fcluster, linkage
-        from scipy.spatial.distance import pdist
 
-        cents = centroids(vectors, labels, k)
-        z = linkage(pdist(cents, metric="cosine"), method="average")
+        z = linkage(centroids(vectors, labels, k), method="ward")
         parents = fcluster(z, t=m, criterion="maxclust") - 1
     sizes = np.bincount(labels[labels >= 0], minlength=k)
     totals = {p: sizes[parents == p].sum() for p in set(parents.tolist())}

@@ -135,12 +135,20 @@ def describe_clusters(comments: pd.DataFrame, token_docs, cr: clustering.Cluster
     """The clusters table: keywords, default labels, sizes, broad-theme parents, categories reached."""
     d = config.describe
     kw = keywords.cluster_keywords(token_docs, cr.labels, n_keywords=d.n_keywords, diversity=d.mmr_diversity)
+    # Labels read best as nouns (世帯・ゴミ屋敷), so verbs and adjectives only fill in when a theme has
+    # too few nouns among its keywords.
+    nouns = {t.surface for doc in token_docs for t in doc if t.pos == "名詞"}
+
+    def make_label(words: list[str]) -> str:
+        ranked = [w for w in words if w in nouns] + [w for w in words if w not in nouns]
+        return keywords.label_from_keywords(ranked, d.label_keywords)
+
     member_parent = np.array([parents[c] if c >= 0 else NOISE for c in cr.labels], dtype=int)
-    broad_kw = keywords.cluster_keywords(token_docs, member_parent, n_keywords=d.label_keywords, diversity=d.mmr_diversity)
+    broad_kw = keywords.cluster_keywords(token_docs, member_parent, n_keywords=d.n_keywords, diversity=d.mmr_diversity)
     rows = []
     for c in range(cr.n_clusters):
         words = [w for w, _ in kw.get(c, [])]
-        label = keywords.label_from_keywords(words, d.label_keywords) or f"テーマ{c + 1}"
+        label = make_label(words) or f"テーマ{c + 1}"
         members = cr.labels == c
         p = int(parents[c])
         rows.append(
@@ -151,7 +159,7 @@ def describe_clusters(comments: pd.DataFrame, token_docs, cr: clustering.Cluster
                 "keywords": words,
                 "size": int(members.sum()),
                 "parent": p,
-                "parent_label": keywords.label_from_keywords([w for w, _ in broad_kw.get(p, [])], d.label_keywords) or f"大テーマ{p + 1}",
+                "parent_label": make_label([w for w, _ in broad_kw.get(p, [])]) or f"大テーマ{p + 1}",
                 "n_categories": int(comments.loc[members, "category"].nunique()),
                 "persistence": round(float(cr.persistence[c]), 4) if c < len(cr.persistence) else 0.0,
             }
