@@ -71,6 +71,9 @@ def umap_embed(
         random_state=seed,
         init=init,
         precomputed_knn=knn if knn is not None else (None, None, None),
+        # UMAP runs 500 epochs up to 10,000 points and 200 above; 200 from 2,000 points on halves
+        # the time of mid-sized runs with no visible change in the layout.
+        n_epochs=200 if n > 2000 else None,
         low_memory=True,
         verbose=False,
     )
