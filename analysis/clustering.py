@@ -15,6 +15,10 @@ import numpy as np
 from .config import HdbscanConfig
 
 NOISE = -1
+# HDBSCAN's all_points_membership_vectors costs O(n · k · tree depth) time and n · k memory
+# (89 s at 10,000 comments and ~700 clusters); above this many cells the nearest centroid is used.
+SOFT_MEMBERSHIP_MAX_CELLS = 500_000
+SILHOUETTE_SAMPLE = 10_000
 
 
 @dataclass
@@ -57,16 +61,23 @@ def _all_noise(n: int) -> ClusterResult:
     return ClusterResult(np.full(n, NOISE), z, np.full(n, NOISE), z.copy(), np.zeros(0), None)
 
 
+def effective_min_cluster_size(n: int, cfg: HdbscanConfig) -> int:
+    """``max(min_cluster_size, ceil(min_cluster_share · n))``, kept within [2, n // 2]."""
+    size = max(cfg.min_cluster_size, int(np.ceil(cfg.min_cluster_share * n)))
+    return int(max(2, min(size, n // 2)))
+
+
 def cluster_points(space: np.ndarray, cfg: HdbscanConfig) -> ClusterResult:
     """Run HDBSCAN on ``space`` (n, d) and derive membership for every point.
 
-    Noise points get their nearest cluster from HDBSCAN's soft membership vectors (falling back to
-    the nearest cluster centroid where those are degenerate).
+    Noise points get their nearest cluster from HDBSCAN's soft membership vectors on small runs,
+    and from the nearest cluster centroid in the clustering space on large ones (see
+    ``SOFT_MEMBERSHIP_MAX_CELLS``) or where the soft vectors are degenerate.
     """
     import hdbscan
 
     n = len(space)
-    mcs = int(max(2, min(cfg.min_cluster_size, n // 2)))
+    mcs = effective_min_cluster_size(n, cfg)
     if n < 4 or n < mcs:
         return _all_noise(n)
     ms = None if cfg.min_samples is None else int(max(1, min(cfg.min_samples, n - 1)))
@@ -75,7 +86,7 @@ def cluster_points(space: np.ndarray, cfg: HdbscanConfig) -> ClusterResult:
         min_samples=ms,
         cluster_selection_method=cfg.cluster_selection_method,
         cluster_selection_epsilon=cfg.cluster_selection_epsilon,
-        prediction_data=True,
+        prediction_data=n <= 20_000,  # only small runs use soft membership (see above)
         gen_min_span_tree=True,
         core_dist_n_jobs=1,
     )
@@ -96,18 +107,48 @@ def cluster_points(space: np.ndarray, cfg: HdbscanConfig) -> ClusterResult:
         rv = rv if np.isfinite(rv) else None
     except Exception:  # relative_validity_ fails on some degenerate trees
         rv = None
-    soft = _soft_membership(model, space, labels, order)
     nearest = labels.copy()
     nearest_strength = strength.copy()
-    noise = labels == NOISE
-    if noise.any():
-        nearest[noise] = soft[noise].argmax(axis=1)
-        nearest_strength[noise] = soft[noise].max(axis=1)
+    noise = np.flatnonzero(labels == NOISE)
+    if len(noise):
+        soft = _soft_membership(model, labels, order) if n * k <= SOFT_MEMBERSHIP_MAX_CELLS else None
+        if soft is not None:
+            nearest[noise] = soft[noise].argmax(axis=1)
+            nearest_strength[noise] = soft[noise].max(axis=1)
+        else:
+            nearest[noise], nearest_strength[noise] = nearest_centroid(np.asarray(space, dtype=np.float64), labels, noise, k)
     return ClusterResult(labels, strength, nearest, nearest_strength, persistence, rv)
 
 
-def _soft_membership(model, space: np.ndarray, labels: np.ndarray, order: np.ndarray) -> np.ndarray:
-    """(n, k) membership in clusters numbered as ``labels``; rows sum to <= 1."""
+def nearest_centroid(space: np.ndarray, labels: np.ndarray, rows: np.ndarray, k: int, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest cluster centroid for ``rows`` of ``space`` and a strength in (0, 1].
+
+    Strength is ``1 / (1 + d / s)`` with ``d`` the distance to the centroid and ``s`` that
+    cluster's mean member-to-centroid distance, so a point as close as a typical member gets 0.5.
+    Works in chunks so memory stays O(chunk · k).
+    """
+    members = labels >= 0
+    counts = np.bincount(labels[members], minlength=k).astype(float)
+    cents = np.zeros((k, space.shape[1]))
+    np.add.at(cents, labels[members], space[members])
+    cents /= np.maximum(counts, 1)[:, None]
+    spread = np.zeros(k)
+    np.add.at(spread, labels[members], np.linalg.norm(space[members] - cents[labels[members]], axis=1))
+    spread = np.maximum(spread / np.maximum(counts, 1), 1e-9)
+    c_sq = (cents**2).sum(axis=1)
+    nearest = np.empty(len(rows), dtype=int)
+    dist = np.empty(len(rows))
+    for i in range(0, len(rows), chunk):
+        p = space[rows[i : i + chunk]]
+        d2 = (p**2).sum(axis=1)[:, None] - 2 * p @ cents.T + c_sq[None, :]
+        j = d2.argmin(axis=1)
+        nearest[i : i + chunk] = j
+        dist[i : i + chunk] = np.sqrt(np.maximum(d2[np.arange(len(j)), j], 0))
+    return nearest, 1.0 / (1.0 + dist / spread[nearest])
+
+
+def _soft_membership(model, labels: np.ndarray, order: np.ndarray) -> np.ndarray | None:
+    """(n, k) HDBSCAN soft membership in clusters numbered as ``labels``, or None if degenerate."""
     import hdbscan
 
     k = len(order)
@@ -118,15 +159,11 @@ def _soft_membership(model, space: np.ndarray, labels: np.ndarray, order: np.nda
         if soft.ndim == 1:
             soft = soft.reshape(-1, 1)
         soft = soft[:, order]
-        if soft.shape == (len(space), k) and np.isfinite(soft).all():
+        if soft.shape == (len(labels), k) and np.isfinite(soft).all() and soft.sum() > 0:
             return soft
-    except Exception:
+    except Exception:  # hdbscan raises on some degenerate trees; the centroid rule then applies
         pass
-    # Fallback: softmax of negative distances to centroids in the clustering space.
-    cents = np.vstack([space[labels == c].mean(axis=0) for c in range(k)])
-    d = np.linalg.norm(space[:, None, :] - cents[None, :, :], axis=2)
-    e = np.exp(-(d - d.min(axis=1, keepdims=True)))
-    return e / e.sum(axis=1, keepdims=True)
+    return None
 
 
 def centroids(vectors: np.ndarray, labels: np.ndarray, k: int | None = None) -> np.ndarray:
@@ -178,7 +215,9 @@ def quality(space: np.ndarray, result: ClusterResult) -> dict[str, float | int |
     members = labels >= 0
     sil = None
     if result.n_clusters >= 2 and members.sum() > result.n_clusters:
-        sil = float(silhouette_score(space[members], labels[members]))
+        # Exact silhouette is O(n²); above SILHOUETTE_SAMPLE members a fixed-seed sample estimates it.
+        sample = SILHOUETTE_SAMPLE if members.sum() > SILHOUETTE_SAMPLE else None
+        sil = float(silhouette_score(space[members], labels[members], sample_size=sample, random_state=0))
     n = len(labels)
     return {
         "n_comments": int(n),

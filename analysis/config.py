@@ -54,9 +54,15 @@ class UmapConfig:
 
 @dataclass(frozen=True)
 class HdbscanConfig:
-    """HDBSCAN settings on the UMAP clustering space."""
+    """HDBSCAN settings on the UMAP clustering space.
+
+    The smallest theme has ``max(min_cluster_size, ceil(min_cluster_share * n))`` comments, so
+    4 on the 108-comment seed but 50 on 10,000 comments (hundreds of 4-comment themes help nobody).
+    Set ``min_cluster_share = 0`` to use ``min_cluster_size`` as is.
+    """
 
     min_cluster_size: int = 4
+    min_cluster_share: float = 0.005
     min_samples: int | None = 2
     cluster_selection_method: str = "leaf"
     cluster_selection_epsilon: float = 0.0

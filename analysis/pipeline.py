@@ -117,6 +117,10 @@ def run_pipeline(
         "embedding": {"name": emb.name, "version": emb.version, "dim": int(vectors.shape[1]), "key": er.key},
         "cache": {"embedding": er.from_cache, "umap": umap_cached},
         "quality": quality,
+        "effective": {
+            "umap_n_neighbors": reduce.effective_neighbors(len(texts), config.umap.n_neighbors),
+            "hdbscan_min_cluster_size": clustering.effective_min_cluster_size(len(texts), config.hdbscan),
+        },
         "timings": {k: round(v, 3) for k, v in timings.items()},
         "versions": package_versions(),
     }

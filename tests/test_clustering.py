@@ -88,3 +88,33 @@ def test_umap_is_deterministic_for_a_seed_and_cached(tmp_path):
     assert (c1, c2) == (False, True)
     assert np.array_equal(s1, s2) and np.array_equal(m1, m2)
     assert s1.shape == (36, 5) and m1.shape == (36, 2)
+
+
+def test_min_cluster_size_scales_with_corpus_size():
+    from analysis.clustering import effective_min_cluster_size
+
+    cfg = HdbscanConfig()
+    assert effective_min_cluster_size(108, cfg) == 4  # the seed keeps the configured size
+    assert effective_min_cluster_size(10_000, cfg) == 50
+    assert effective_min_cluster_size(10_000, HdbscanConfig(min_cluster_share=0.0)) == 4
+    assert effective_min_cluster_size(6, HdbscanConfig(min_cluster_size=10)) == 3
+
+
+def test_large_runs_use_nearest_centroid_for_noise(monkeypatch):
+    from analysis import clustering
+
+    x, _ = _blobs()
+    outliers = np.array([[30.0] * 8, [-30.0] * 8])
+    data = np.vstack([x, outliers])
+    cfg = HdbscanConfig(min_cluster_size=5, min_samples=3)
+    soft = cluster_points(data, cfg)
+    monkeypatch.setattr(clustering, "SOFT_MEMBERSHIP_MAX_CELLS", 0)
+    hard = cluster_points(data, cfg)
+    assert np.array_equal(soft.labels, hard.labels)
+    noise = hard.labels == NOISE
+    assert (hard.nearest[noise] >= 0).all()
+    assert ((hard.nearest_strength[noise] > 0) & (hard.nearest_strength[noise] <= 1)).all()
+    # Each outlier goes to the cluster whose centroid is closest.
+    cents = np.vstack([data[hard.labels == c].mean(axis=0) for c in range(hard.n_clusters)])
+    expect = np.linalg.norm(data[noise][:, None] - cents[None], axis=2).argmin(axis=1)
+    assert np.array_equal(hard.nearest[noise], expect)
