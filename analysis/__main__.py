@@ -11,7 +11,7 @@ from .config import PipelineConfig, load_config
 from .corpus import CorpusError, load_file, load_seed
 from .pipeline import SEED_INPUT, STAGE_NAMES_JA, run_and_save
 
-_STAGE_ORDER = list(STAGE_NAMES_JA)
+_STAGE_ORDER = ["embed", "reduce", "cluster", "describe", "save", "stability"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--config", type=Path, help="TOML file with pipeline settings (see README); unknown keys are errors")
     r.add_argument("--backend", help="embedding backend: hybrid (default), sudachi, use, e5, e5-hybrid or st:<local model path>")
     r.add_argument("--seed", type=int, help="random seed for every random step (default 42)")
+    r.add_argument("--stability", type=int, default=0, metavar="N",
+                   help="also rerun UMAP + HDBSCAN with N other seeds and store each theme's stability (0-1) and the mean ARI (default 0: off)")
     r.add_argument("--out", type=Path, help="folder to write the run to (default: models/runs/<run id>)")
     r.add_argument("--quiet", action="store_true", help="print only the summary")
     return p
@@ -65,12 +67,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"[{time.perf_counter() - start:6.1f}s] {stage}", flush=True)
 
-    run = run_and_save(comments, cfg, info, progress, out_dir=args.out)
+    run = run_and_save(comments, cfg, info, progress, out_dir=args.out, stability_seeds=args.stability)
     q, tm = run.manifest["quality"], run.manifest["timings"]
     sil = "—" if q["silhouette"] is None else f"{q['silhouette']:.3f}"
     print(f"run: {run.run_id}")
     print(f"saved to: {run.path}")
     print(f"comments: {q['n_comments']}  clusters: {q['n_clusters']}  noise share: {q['noise_share']:.1%}  silhouette: {sil}")
+    if "stability" in run.manifest:
+        st = run.manifest["stability"]
+        print(f"stability over seeds {st['seeds']}: mean ARI {st['mean_ari']}, mean theme stability {st['mean_cluster_stability']}")
     print("seconds per stage: " + "  ".join(f"{k} {tm[k]:.2f}" for k in _STAGE_ORDER if k in tm) + f"  total {sum(tm.values()):.2f}")
     return 0
 

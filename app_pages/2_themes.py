@@ -15,7 +15,7 @@ if ctx is None:
     st.stop()
 filter_note(ctx)
 run, t, f, path = ctx.run, ctx.table, ctx.filtered, ctx.path
-terms.explain("テーマ", "大きなテーマ", "代表的な声", "類似度")
+terms.explain("テーマ", "大きなテーマ", "代表的な声", "類似度", "安定性")
 
 clusters = run.clusters.sort_values(["size", "cluster"], ascending=[False, True])
 sizes_f = f["cluster"].value_counts()
@@ -55,6 +55,15 @@ info = clusters.set_index("cluster").loc[cluster] if cluster != NOISE else None
 members = f[f["cluster"] == cluster]
 member_ids = members["comment_id"].astype(str).tolist()
 
+def stability_text(row) -> str:
+    """「0.82（安定）」, or a dash when the run has no stability figures (see データと再分析)."""
+    value = None if row is None else row.get("stability")
+    if value is None or value != value:  # missing or NaN
+        return "—"
+    word = "安定" if value >= 0.8 else ("やや安定" if value >= 0.5 else "変わりやすい")
+    return f"{value:.2f}（{word}）"
+
+
 # ------------------------------------------------------------------ header + rename
 st.header(md_escape(run.label_of(cluster)), anchor=False)
 if cluster == NOISE:
@@ -78,10 +87,11 @@ else:
             st.rerun()
         st.caption(f"自動で付いた名前: {md_escape(info['auto_label'])}。名前は分析結果と一緒に保存されます。")
 
-m1, m2, m3 = st.columns([1, 1, 2])
+m1, m2, m3, m4 = st.columns([1, 1, 1, 2])
 m1.metric("コメント", f"{len(members)} 件", help="絞り込み後の件数です。" if ctx.filters.active else None)
 m2.metric("現れる分類", f"{members['category'].nunique()} / {t['category'].nunique()}")
-with m3:
+m3.metric("安定性", stability_text(info), help=terms.help_for("安定性"))
+with m4:
     st.caption("回答者の内訳")
     st.markdown("　".join(f"{md_escape(r)} **{n}**件" for r, n in members["role"].value_counts().items()) or "—")
 

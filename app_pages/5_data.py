@@ -8,6 +8,7 @@ import streamlit as st
 from analysis.corpus import MAX_UPLOAD_BYTES, CorpusError, comments_from_table, guess_columns, read_table
 from analysis.runs import delete_run
 from ui import data, rerun, state
+from ui.text import md_escape
 
 st.title("データと再分析")
 st.caption(
@@ -98,6 +99,11 @@ backend = rerun.backend_widget(base_cfg)
 with st.expander("くわしい設定", icon=":material/tune:"):
     values = rerun.parameter_widgets(base_cfg)
 values["embedding.backend"] = backend
+stability = st.checkbox(
+    "テーマの安定性も測る（乱数を変えて4回やり直すため、時間が少し長くかかります）",
+    value=comments is not None and len(comments) <= 2000, key="with_stability",
+    help="各テーマの「安定性」（0〜1）が「テーマ」ページに表示されます。",
+)
 
 # ------------------------------------------------------------------ 3. run
 st.subheader("3. 分析する", anchor=False)
@@ -111,13 +117,17 @@ if go and comments is not None:
     except CorpusError as exc:
         st.error(str(exc))
     else:
-        new = rerun.run_with_progress(comments, cfg, input_info)
+        previous = ctx.run if source == "current" and ctx is not None else None
+        new = rerun.run_with_progress(comments, cfg, input_info, stability_seeds=4 if stability else 0,
+                                      previous=previous)
         if new is not None:
             q = new.manifest.get("quality", {})
+            carried = new.manifest.get("labels_carried_over") or {}
+            kept = f"付けていたテーマ名のうち {len(carried)} 個を引き継ぎました。" if carried else ""
             state.request_run_switch(
                 str(new.path),
                 f"新しい分析を作成し、表示を切り替えました（コメント {q.get('n_comments', len(comments))} 件・"
-                f"テーマ {q.get('n_clusters', new.n_clusters)} 個・未分類 {q.get('noise_share', 0):.0%}）。",
+                f"テーマ {q.get('n_clusters', new.n_clusters)} 個・未分類 {q.get('noise_share', 0):.0%}）。{kept}",
             )
             st.rerun()
 
@@ -152,8 +162,46 @@ st.dataframe(
 )
 st.caption("未分類の割合が高すぎる（5割以上など）ときは「まとまりの慎重さ」を下げると、テーマに入るコメントが増えます。")
 
-labels = {p: f"{str(c)[:16].replace('T', ' ')} ・ {i} ・ テーマ{n}" for p, c, i, n in
-          zip(runs["path"], runs["created"], runs["input"], runs["n_clusters"])}
+# The id's hash part keeps two runs made in the same minute apart.
+labels = {p: f"{str(c)[:16].replace('T', ' ')} ・ {i} ・ テーマ{n} ・ {str(r)[-8:]}" for p, c, i, n, r in
+          zip(runs["path"], runs["created"], runs["input"], runs["n_clusters"], runs["run_id"])}
+
+# ------------------------------------------------------------------ compare two runs
+st.subheader("2つの分析結果をくらべる", anchor=False)
+st.caption(
+    "設定を変えたとき、どのテーマがそのまま残り、どれが分かれたり、まとまったり、新しく現れたりしたかを示します。"
+    "同じコメントどうし（IDが同じもの）で比べます。"
+)
+if len(runs) < 2:
+    st.caption("比べるには分析結果が2つ以上必要です。")
+else:
+    paths = runs["path"].tolist()
+    active = state.active_run_path()
+    c1, c2 = st.columns(2)
+    before = c1.selectbox("前（比べるもと）", paths, index=min(1, len(paths) - 1), format_func=labels.get, key="cmp_a")
+    after = c2.selectbox("後", paths, index=paths.index(active) if active in paths else 0, format_func=labels.get,
+                         key="cmp_b")
+    if before == after:
+        st.caption("別々の分析結果を選んでください。")
+    else:
+        table, fig = data.comparison(before, after)
+        if table is None:
+            st.warning("2つの分析結果に共通するコメントがないため、比べられません。")
+        else:
+            counts = table["status_ja"].value_counts()
+            st.markdown("　".join(f"**{md_escape(k)}** {v}" for k, v in counts.items()))
+            st.plotly_chart(fig, key="cmp_sankey", config={"displayModeBar": False})
+            st.dataframe(
+                table[["status_ja", "label_a", "label_b", "size_a", "size_b", "overlap", "jaccard", "note"]],
+                hide_index=True, key="cmp_table",
+                column_config={
+                    "status_ja": "変化", "label_a": "前のテーマ", "label_b": "後のテーマ", "size_a": "前の件数",
+                    "size_b": "後の件数", "overlap": "共通の件数",
+                    "jaccard": st.column_config.NumberColumn("重なり", format="%.2f",
+                                                             help="共通の件数 ÷ どちらかに入る件数（0〜1）。"),
+                    "note": "説明",
+                },
+            )
 m1, m2 = st.columns(2)
 with m1:
     st.markdown("**表示を切り替える**")

@@ -256,6 +256,42 @@ def test_bad_upload_shows_an_error_not_an_exception(models, name, payload):
     assert at.button(key="start_run").disabled
 
 
+def test_theme_page_shows_stability(models, seed_run):
+    assert "stability" in seed_run.clusters  # the default run measures it
+    at = _page(PAGES[1])
+    _ok(at)
+    value = _metric(at, "安定性")
+    assert value != "—" and "（" in value
+    assert 0.0 <= float(value.split("（")[0]) <= 1.0
+
+
+def test_rerun_keeps_user_theme_names_and_compares_runs(models, seed_run):
+    from analysis.runs import rename_cluster
+
+    path = str(models / "runs" / seed_run.path.name)
+    run = load_run(path)
+    biggest = int(run.clusters.sort_values("size", ascending=False)["cluster"].iloc[0])
+    rename_cluster(run, biggest, "情報共有のすれ違い")
+    at = _page(PAGES[4])
+    at.radio(key="data_source").set_value("current").run()
+    at.number_input(key="param:seed").set_value(42).run()
+    at.checkbox(key="with_stability").uncheck().run()
+    at.number_input(key="param:describe.n_keywords").set_value(8).run()  # same clustering, other settings
+    at.button(key="start_run").click().run(timeout=240)
+    _ok(at)
+    new = load_run(at.session_state[KEY_RUN])
+    assert new.path != Path(path)
+    assert "情報共有のすれ違い" in new.clusters["label"].tolist()
+    assert "stability" not in new.clusters
+    # the comparison view: same clustering, so every theme is kept or renamed, none split or new
+    at.selectbox(key="cmp_a").set_value(path).run()
+    at.selectbox(key="cmp_b").set_value(str(new.path)).run()
+    _ok(at)
+    table = next(d.value for d in at.dataframe if "status_ja" in d.value.columns)
+    assert set(table["status_ja"]) <= {"維持", "名称変更"}
+    assert len(table) == len(new.clusters)  # one row per theme
+
+
 def test_rerun_current_comments_with_other_settings(models):
     at = _page(PAGES[4])
     at.radio(key="data_source").set_value("current").run()

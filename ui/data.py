@@ -195,3 +195,19 @@ def theme_options(run: Run, table: pd.DataFrame) -> list[int]:
     if (table["cluster"] == NOISE).any():
         ids.append(NOISE)
     return ids
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _comparison(a: str, b: str, stamp_a: Stamp, stamp_b: Stamp):
+    from analysis.compare import compare_runs, comparison_sankey
+
+    ra, rb = get_run(a), get_run(b)
+    common = set(ra.comments["comment_id"].astype(str)) & set(rb.comments["comment_id"].astype(str))
+    if not common:
+        return None, None
+    return compare_runs(ra, rb), comparison_sankey(ra, rb)
+
+
+def comparison(a: str | Path, b: str | Path):
+    """(table of theme changes, Sankey figure) between two saved runs, or (None, None) if they share no comment."""
+    return _comparison(str(a), str(b), run_stamp(a), run_stamp(b))

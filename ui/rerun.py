@@ -33,7 +33,7 @@ class Param:
 
 
 PARAMS: tuple[Param, ...] = (
-    Param("hdbscan.min_cluster_size", "1つのテーマに必要な最小の件数", "大きくするとテーマの数が減り、1つひとつが大きくなります。", 2, 50, 1),
+    Param("hdbscan.min_cluster_size", "1つのテーマに必要な最小の件数", "大きくするとテーマの数が減り、1つひとつが大きくなります。コメントが多いときは、全体の0.5%（1万件なら50件）より小さくはなりません。", 2, 500, 1),
     Param("hdbscan.min_samples", "まとまりの慎重さ", "小さいほど未分類が減り、大きいほど確かなまとまりだけをテーマにします（未分類が増えます）。", 1, 20, 1),
     Param("hdbscan.cluster_selection_method", "テーマの細かさ", "「細かく」は小さなテーマを多めに、「大きく」は大きなテーマを少なめに作ります。",
           options=("leaf", "eom"), option_labels=("細かく（leaf）", "大きく（eom）")),
@@ -129,8 +129,12 @@ def backend_widget(base: PipelineConfig, key: str = "param:embedding.backend") -
     return choice
 
 
-def run_with_progress(comments: pd.DataFrame, config: PipelineConfig, input_info: dict) -> Run | None:
-    """Run the pipeline with a progress bar and save it; show errors as messages (no traceback)."""
+def run_with_progress(comments: pd.DataFrame, config: PipelineConfig, input_info: dict, stability_seeds: int = 0,
+                      previous: Run | None = None) -> Run | None:
+    """Run the pipeline with a progress bar and save it; show errors as messages (no traceback).
+
+    ``previous``: the run being redone with other settings; user-given theme names carry over.
+    """
     from analysis.pipeline import run_and_save
 
     with st.status("分析しています…（初回は1分ほどかかることがあります）", expanded=True) as status:
@@ -140,7 +144,8 @@ def run_with_progress(comments: pd.DataFrame, config: PipelineConfig, input_info
             bar.progress(min(max(float(frac), 0.0), 1.0), text=stage)
 
         try:
-            run = run_and_save(comments, config, input_info=input_info, progress=progress)
+            run = run_and_save(comments, config, input_info=input_info, progress=progress,
+                               stability_seeds=stability_seeds, previous=previous)
         except CorpusError as exc:
             status.update(label="分析できませんでした", state="error")
             st.error(str(exc))
