@@ -70,14 +70,19 @@ else:
     reach["keywords"] = reach["cluster"].map(lambda c: "、".join(info.at[c, "keywords"][:6]))
     reach["categories"] = reach["categories"].map(lambda v: "、".join(v))
     reach = reach.sort_values(["size", "n_categories"], ascending=False, kind="stable")
+    cols = ["label", "size", "n_categories", "categories", "keywords"]
+    if "stability" in info:  # measured for the default run and on request (データと再分析)
+        reach["stability"] = reach["cluster"].map(info["stability"])
+        cols.insert(2, "stability")
     st.dataframe(
-        reach[["label", "size", "n_categories", "categories", "keywords"]],
+        reach[cols],
         hide_index=True,
         key="theme_list",
         height=35 * (len(reach) + 1) + 3,
         column_config={
             "label": st.column_config.TextColumn("テーマ", width="medium"),
             "size": st.column_config.NumberColumn("件数"),
+            "stability": st.column_config.NumberColumn("安定性", format="%.2f", help=terms.help_for("安定性")),
             "n_categories": st.column_config.ProgressColumn(
                 "現れる分類の数", min_value=0, max_value=max(1, t["category"].nunique()), format="%d"
             ),
