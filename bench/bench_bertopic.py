@@ -1,0 +1,316 @@
+"""Our pipeline side by side with BERTopic on the same embeddings (a script, not a test).
+
+    python -m venv /tmp/benchvenv && /tmp/benchvenv/bin/pip install -r requirements-bench.txt
+    .venv/bin/python bench/bench_bertopic.py --sizes 1000,10000 [--bench-python /tmp/benchvenv/bin/python]
+
+BERTopic lives in its own virtual environment (it pulls sentence-transformers and torch), installed
+from ``requirements-bench.txt`` with the same umap-learn / hdbscan / numpy versions as the app.
+
+For each size the driver makes a synthetic corpus (see ``synthetic.py``), embeds it once with our
+backend (default ``hybrid``; cached), and hands texts + embeddings to two subprocesses that each warm
+up on the seed first (imports, numba compilation) and then time the same work:
+
+* **BERTopic** ``fit_transform(texts, embeddings)`` with our UMAP settings (5-d, cosine,
+  n_neighbors, min_dist, random_state), our HDBSCAN settings, and a ``CountVectorizer`` whose analyzer
+  is our SudachiPy content-word tokenizer; no embedding model is loaded.
+* **ours, like for like**: the 5-d UMAP (with the shared kNN above 4,096 comments, as ``reduce.py``
+  does), HDBSCAN with soft membership and noise → nearest theme, tokenising and c-TF-IDF keywords.
+* **ours, full**: additionally the 2-D map UMAP, quality figures (silhouette, DBCV) and broad themes,
+  i.e. everything ``run_pipeline`` does after the embedding.
+
+Reported: seconds, the ratio ours / BERTopic (target ≤ 0.8), ARI between the two clusterings (noise
+as singletons and noise as one label, see ``analysis.stability``), cluster counts, noise shares and
+peak RSS per process. Tables go to stdout and ``bench/results/`` (gitignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+RESULTS = BENCH / "results"
+WORK = Path(tempfile.gettempdir()) / "moyamoya-bench-bertopic"
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _load(work: Path, name: str):
+    import numpy as np
+
+    texts = json.loads((work / f"{name}.json").read_text(encoding="utf-8"))
+    return texts, np.load(work / f"{name}.npy")
+
+
+def _settings() -> dict:
+    sys.path.insert(0, str(ROOT))
+    from analysis.config import PipelineConfig
+
+    c = PipelineConfig()
+    return {"seed": c.seed, "umap": c.umap, "hdbscan": c.hdbscan, "config": c}
+
+
+# --------------------------------------------------------------------------- workers
+
+
+def umap_epochs(n: int) -> int | None:
+    """The epochs ``analysis.reduce.umap_embed`` uses (keep in step with it), for BERTopic's UMAP."""
+    return 200 if n > 2000 else None
+
+
+def worker_ours(work: Path, size: int, prototype: str = "") -> dict:
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(BENCH))
+    from analysis import clustering, reduce
+    from analysis.pipeline import describe_clusters
+    from analysis.tokens import default_tokenizer
+    from synthetic import synthetic_comments
+
+    s = _settings()
+    cfg, u = s["config"], s["umap"]
+    if prototype:
+        import prototypes
+
+        prototypes.install(prototype)
+
+    def run(comments, x) -> tuple[dict, np.ndarray]:
+        t: dict[str, float] = {}
+        t0 = time.perf_counter()
+        knn = None
+        if len(x) > 4096:
+            knn = reduce.nearest_neighbors(x, reduce.effective_neighbors(len(x), u.n_neighbors), u.metric, cfg.seed)
+        t["knn"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        space = reduce.umap_embed(x, u.n_components, u.n_neighbors, u.min_dist, u.metric, cfg.seed, knn)
+        t["umap_5d"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        reduce.umap_embed(x, 2, u.n_neighbors, u.map_min_dist, u.metric, cfg.seed, knn)
+        t["umap_2d_map"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        cr = clustering.cluster_points(space, cfg.hdbscan)
+        t["hdbscan"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        clustering.quality(space, cr)
+        parents = clustering.broad_themes(x, cr.labels, cfg.describe.n_broad)
+        t["quality_broad"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        tok = default_tokenizer()
+        docs = [tok.content_words(text) for text in comments["text_norm"]]
+        describe_clusters(comments, docs, cr, parents, cfg)
+        t["keywords"] = time.perf_counter() - t0
+        return t, cr.labels
+
+    from analysis.corpus import load_seed
+
+    _, seed_x = _load(work, "seed")
+    t0 = time.perf_counter()
+    run(load_seed(), seed_x)
+    if size > 4096:  # compile pynndescent too, which the seed run never reaches (BERTopic's warm-up neither)
+        reduce.nearest_neighbors(np.repeat(seed_x, 48, axis=0) + np.float32(1e-3) * np.random.default_rng(0).standard_normal(
+            (len(seed_x) * 48, seed_x.shape[1]), dtype=np.float32), u.n_neighbors, u.metric, cfg.seed)
+    warmup = time.perf_counter() - t0
+    comments = synthetic_comments(size)
+    _, x = _load(work, "data")
+    t, labels = run(comments, x)
+    np.save(work / "labels_ours.npy", labels)
+    like = t["knn"] + t["umap_5d"] + t["hdbscan"] + t["keywords"]
+    return {"times": t, "like_for_like": like, "full": sum(t.values()), "warmup": warmup, "peak_rss_mb": _peak_mb(),
+            "n_clusters": int(labels.max() + 1), "noise_share": float((labels == -1).mean())}
+
+
+def worker_bertopic(work: Path, size: int) -> dict:
+    import numpy as np
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    sys.path.insert(0, str(ROOT))
+    from bertopic import BERTopic
+    from hdbscan import HDBSCAN
+    from sklearn.feature_extraction.text import CountVectorizer
+    from umap import UMAP
+
+    from analysis.clustering import effective_min_cluster_size
+    from analysis.reduce import effective_neighbors
+    from analysis.tokens import default_tokenizer
+
+    s = _settings()
+    u, h, seed = s["umap"], s["hdbscan"], s["seed"]
+    tok = default_tokenizer()
+
+    def analyzer(text: str) -> list[str]:
+        return [t.key for t in tok.content_words(text)]
+
+    def model(n: int) -> BERTopic:
+        return BERTopic(
+            umap_model=UMAP(n_neighbors=effective_neighbors(n, u.n_neighbors), n_components=u.n_components,
+                            min_dist=u.min_dist, metric=u.metric, random_state=seed, low_memory=True,
+                            n_epochs=umap_epochs(n)),
+            hdbscan_model=HDBSCAN(min_cluster_size=effective_min_cluster_size(n, h), min_samples=h.min_samples,
+                                  cluster_selection_method=h.cluster_selection_method,
+                                  cluster_selection_epsilon=h.cluster_selection_epsilon,
+                                  metric="euclidean", prediction_data=True, core_dist_n_jobs=1),
+            vectorizer_model=CountVectorizer(analyzer=analyzer),
+            calculate_probabilities=False,
+            verbose=False,
+        )
+
+    seed_texts, seed_x = _load(work, "seed")
+    t0 = time.perf_counter()
+    model(len(seed_texts)).fit_transform(seed_texts, seed_x)
+    if size > 4096:  # UMAP switches to pynndescent above 4,096 points: compile it before timing
+        big = np.repeat(seed_x, 48, axis=0)
+        big = big + np.float32(1e-3) * np.random.default_rng(0).standard_normal(big.shape, dtype=np.float32)
+        UMAP(n_neighbors=u.n_neighbors, n_components=u.n_components, metric=u.metric, random_state=seed,
+             low_memory=True, n_epochs=1).fit(big)
+    warmup = time.perf_counter() - t0
+    texts, x = _load(work, "data")
+    t0 = time.perf_counter()
+    topics, _ = model(len(texts)).fit_transform(texts, x)
+    elapsed = time.perf_counter() - t0
+    labels = np.asarray(topics, dtype=int)
+    np.save(work / "labels_bertopic.npy", labels)
+    import bertopic
+
+    return {"seconds": elapsed, "warmup": warmup, "peak_rss_mb": _peak_mb(), "version": bertopic.__version__,
+            "n_clusters": int(len(set(labels.tolist()) - {-1})), "noise_share": float((labels == -1).mean())}
+
+
+# --------------------------------------------------------------------------- driver
+
+
+def prepare(work: Path, size: int, backend: str, cache: Path) -> float:
+    """Write texts and embeddings (seed and synthetic) for the workers; returns embedding seconds."""
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(BENCH))
+    from analysis.config import EmbeddingConfig
+    from analysis.corpus import load_seed
+    from analysis.embedding import embed_cached, get_embedder
+    from synthetic import synthetic_comments
+
+    work.mkdir(parents=True, exist_ok=True)
+    emb = get_embedder(EmbeddingConfig(backend=backend), _settings()["seed"])
+    t0 = time.perf_counter()
+    for name, comments in (("seed", load_seed()), ("data", synthetic_comments(size))):
+        texts = comments["text_norm"].tolist()
+        vecs = embed_cached(emb, texts, cache).vectors
+        (work / f"{name}.json").write_text(json.dumps(texts, ensure_ascii=False), encoding="utf-8")
+        np.save(work / f"{name}.npy", vecs)
+    return time.perf_counter() - t0
+
+
+def _run_worker(python: str, kind: str, work: Path, size: int, timeout: float, prototype: str = "") -> dict:
+    cmd = [python, str(Path(__file__).resolve()), "--worker", kind, "--work", str(work), "--size", str(size),
+           "--prototype", prototype]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    if out.returncode != 0:
+        raise RuntimeError(f"{kind} worker failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def markdown(rows: list[dict], backend: str, start: dict, end: dict, prototype: str = "") -> str:
+    load = lambda d: "/".join(f"{x:.1f}" for x in d["load_avg"])  # noqa: E731
+    lines = [
+        f"# Ours vs BERTopic ({start['date']})",
+        "",
+        f"{os.cpu_count()} CPUs; load average (1/5/15 min) at start {load(start)}, at end {load(end)}. "
+        f"Same precomputed `{backend}` embeddings and the same UMAP / HDBSCAN settings on both sides; "
+        "seconds after a warm-up in each process; embedding time excluded."
+        + (f" Our side with prototype `{prototype}` (bench/prototypes.py)." if prototype else " Our side as the code is."),
+        "",
+        "| comments | BERTopic (s) | ours like-for-like (s) | ratio | ours full (s) | ratio full | ARI (noise singleton) | ARI (noise as label) | clusters ours / BERTopic | noise ours / BERTopic | peak RSS ours / BERTopic (MB) |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |",
+    ]
+    for r in rows:
+        if "error" in r:
+            lines.append(f"| {r['size']:,} | failed: {r['error']} |||||||||| ")
+            continue
+        o, b = r["ours"], r["bertopic"]
+        lines.append(
+            f"| {r['size']:,} | {b['seconds']:.1f} | {o['like_for_like']:.1f} | {o['like_for_like'] / b['seconds']:.2f} | "
+            f"{o['full']:.1f} | {o['full'] / b['seconds']:.2f} | {r['ari_singleton']:.3f} | {r['ari_label']:.3f} | "
+            f"{o['n_clusters']} / {b['n_clusters']} | {o['noise_share']:.2f} / {b['noise_share']:.2f} | "
+            f"{o['peak_rss_mb']:.0f} / {b['peak_rss_mb']:.0f} |"
+        )
+    keys = list(next((r["ours"]["times"] for r in rows if "ours" in r), {}))
+    if keys:
+        lines += ["", "Our side in detail (seconds):", "", "| comments | " + " | ".join(keys) + " |",
+                  "| ---: |" + " ---: |" * len(keys)]
+        for r in rows:
+            if "ours" in r:
+                lines.append(f"| {r['size']:,} | " + " | ".join(f"{r['ours']['times'][k]:.1f}" for k in keys) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--sizes", default="1000,10000", help="comma-separated corpus sizes")
+    p.add_argument("--backend", default="hybrid", help="embedding backend for the shared embeddings")
+    p.add_argument("--bench-python", default="/tmp/benchvenv/bin/python", help="python of the venv with BERTopic")
+    p.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "moyamoya-bench-cache"), help="embedding cache")
+    p.add_argument("--timeout", type=float, default=3600)
+    p.add_argument("--prototype", default="", help="prototype(s) from bench/prototypes.py for our side, e.g. fast-noise")
+    p.add_argument("--worker", choices=["ours", "bertopic"], help=argparse.SUPPRESS)
+    p.add_argument("--work", help=argparse.SUPPRESS)
+    p.add_argument("--size", type=int, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.worker == "ours":
+        print(json.dumps(worker_ours(Path(args.work), args.size, args.prototype)))
+        return 0
+    if args.worker == "bertopic":
+        print(json.dumps(worker_bertopic(Path(args.work), args.size)))
+        return 0
+    if not Path(args.bench_python).exists():
+        print(f"BERTopic environment not found at {args.bench_python}. Create it with:\n"
+              f"  python -m venv /tmp/benchvenv && /tmp/benchvenv/bin/pip install -r {ROOT / 'requirements-bench.txt'}",
+              file=sys.stderr)
+        return 2
+
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT))
+    from analysis.stability import adjusted_rand
+
+    info = lambda: {"date": _dt.datetime.now().isoformat(timespec="seconds"), "load_avg": os.getloadavg()}  # noqa: E731
+    start = info()
+    rows = []
+    for size in [int(s) for s in args.sizes.split(",") if s.strip()]:
+        work = WORK / f"{args.backend}-{size}"
+        print(f"[bench] {size:,}: embedding ({args.backend}) ...", file=sys.stderr, flush=True)
+        try:
+            embed_s = prepare(work, size, args.backend, Path(args.cache))
+            print(f"[bench] {size:,}: embeddings ready in {embed_s:.0f} s; ours ...", file=sys.stderr, flush=True)
+            ours = _run_worker(sys.executable, "ours", work, size, args.timeout, args.prototype)
+            print(f"[bench] {size:,}: ours {ours['like_for_like']:.1f} s (full {ours['full']:.1f} s); BERTopic ...", file=sys.stderr, flush=True)
+            bt = _run_worker(args.bench_python, "bertopic", work, size, args.timeout)
+            print(f"[bench] {size:,}: BERTopic {bt['seconds']:.1f} s", file=sys.stderr, flush=True)
+            a, b = np.load(work / "labels_ours.npy"), np.load(work / "labels_bertopic.npy")
+            rows.append({"size": size, "ours": ours, "bertopic": bt, "embed_seconds": embed_s,
+                         "ari_singleton": adjusted_rand(a, b, "singleton"), "ari_label": adjusted_rand(a, b, "label")})
+        except (RuntimeError, subprocess.TimeoutExpired) as exc:
+            rows.append({"size": size, "error": str(exc).strip().splitlines()[-1][:200]})
+            print(f"[bench] {size:,}: {exc}", file=sys.stderr, flush=True)
+    text = markdown(rows, args.backend, start, info(), args.prototype)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    (RESULTS / f"bertopic-{stamp}.md").write_text(text, encoding="utf-8")
+    (RESULTS / f"bertopic-{stamp}.json").write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
