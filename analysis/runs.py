@@ -121,6 +121,8 @@ def save_run(run: Run, base: str | Path | None = None, out_dir: str | Path | Non
         _write_csv(_clusters_to_csv(run.clusters), tmp / "clusters.csv")
         np.save(tmp / "embeddings.npy", np.ascontiguousarray(run.embeddings, dtype=np.float32))
         _write_manifest(run, tmp)
+        if (target / "labels.json").exists():  # re-saving a run keeps the names the user gave its themes
+            shutil.copy2(target / "labels.json", tmp / "labels.json")
         if target.exists():
             shutil.rmtree(target)
         os.replace(tmp, target)
@@ -158,6 +160,10 @@ def load_run(path_or_id: str | Path, base: str | Path | None = None) -> Run:
     assignments["comment_id"] = assignments["comment_id"].astype(str)
     clusters = _clusters_from_csv(_read_csv(p / "clusters.csv"))
     embeddings = np.load(p / "embeddings.npy")
+    # The names people see are the automatic label unless labels.json overrides it; the label
+    # column of clusters.csv is only a snapshot for Excel readers.
+    if "auto_label" in clusters:
+        clusters["label"] = clusters["auto_label"].where(clusters["auto_label"] != "", clusters["label"])
     overrides = read_label_overrides(p)
     for cid, name in overrides.items():
         clusters.loc[clusters["cluster"] == cid, "label"] = name

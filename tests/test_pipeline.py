@@ -97,6 +97,8 @@ def test_rename_cluster_persists_and_resets(fake_run, tmp_path):
     again = runs.load_run(fake_run.run_id, base=tmp_path)
     assert again.label_of(0) == "庁内のたらい回し"
     assert again.clusters.loc[0, "auto_label"] == fake_run.clusters.loc[0, "auto_label"]
+    runs.save_run(again, base=tmp_path)  # re-saving the run folder keeps labels.json
+    assert runs.load_run(fake_run.run_id, base=tmp_path).label_of(0) == "庁内のたらい回し"
     runs.rename_cluster(again, 0, "  ")
     assert runs.load_run(fake_run.run_id, base=tmp_path).label_of(0) == fake_run.clusters.loc[0, "label"]
 
