@@ -11,8 +11,10 @@ Sizes count only the common comments, noise (-1) included, so a theme that disso
 has small shares everywhere. Statuses, decided in this order:
 
 ``split`` 分割      a feeds two or more b that each come mainly from a (share_ba >= ``main_share``)
-                    and each take a real part of a (share_ab >= ``part_share``)
+                    and each take a real part of a (share_ab >= ``part_share``, or at least
+                    ``min_overlap`` comments)
 ``merged`` 統合     b receives two or more a that each go mainly to b and are a real part of b
+                    (the same two tests, mirrored)
 ``kept`` 維持       the rest are paired one to one by optimal assignment (Hungarian algorithm on
                     the Jaccard matrix); a pair with jaccard >= ``keep_jaccard`` is kept,
 ``renamed`` 名称変更   ... or renamed when its label differs (a user name, or other keywords;
@@ -118,6 +120,7 @@ def compare_runs(
     match_jaccard: float = 0.2,
     main_share: float = 0.5,
     part_share: float = 0.2,
+    min_overlap: int = 3,
 ) -> pd.DataFrame:
     """Match the themes of run a (before) with those of run b (after); see the module doc.
 
@@ -125,6 +128,8 @@ def compare_runs(
     ----------
     run_a, run_b : runs, or paths / run ids of saved runs
     keep_jaccard, match_jaccard, main_share, part_share : thresholds (module doc)
+    min_overlap : a piece of a split or merge also counts when it holds at least this many
+        comments, even if it is less than ``part_share`` of the other side
 
     Returns
     -------
@@ -147,10 +152,13 @@ def compare_runs(
     jac = n / np.maximum(sa[:, None] + sb[None, :] - n, 1.0)
     la, lb = _labels(ra), _labels(rb)
 
-    split = {i: [j for j in np.argsort(-n[i], kind="stable") if share_ba[i, j] >= main_share and share_ab[i, j] >= part_share]
+    # A piece counts when it is a real share of the other side or at least `min_overlap` comments:
+    # several small themes folding into one big theme is a merge even if each is < part_share of it.
+    real = n >= min_overlap
+    split = {i: [j for j in np.argsort(-n[i], kind="stable") if share_ba[i, j] >= main_share and (share_ab[i, j] >= part_share or real[i, j])]
              for i in range(ka)}
     split = {i: js for i, js in split.items() if len(js) >= 2}
-    merged = {j: [i for i in np.argsort(-n[:, j], kind="stable") if share_ab[i, j] >= main_share and share_ba[i, j] >= part_share]
+    merged = {j: [i for i in np.argsort(-n[:, j], kind="stable") if share_ab[i, j] >= main_share and (share_ba[i, j] >= part_share or real[i, j])]
               for j in range(kb)}
     merged = {j: is_ for j, is_ in merged.items() if len(is_) >= 2}
     used_a = set(split) | {i for is_ in merged.values() for i in is_}

@@ -55,13 +55,13 @@ info = clusters.set_index("cluster").loc[cluster] if cluster != NOISE else None
 members = f[f["cluster"] == cluster]
 member_ids = members["comment_id"].astype(str).tolist()
 
-def stability_text(row) -> str:
-    """「0.82（安定）」, or a dash when the run has no stability figures (see データと再分析)."""
+def stability_text(row) -> tuple[str, str]:
+    """(「0.82」, 「安定」), or a dash when the run has no stability figures (see データと再分析)."""
     value = None if row is None else row.get("stability")
     if value is None or value != value:  # missing or NaN
-        return "—"
+        return "—", "未計算（「データと再分析」で測れます）"
     word = "安定" if value >= 0.8 else ("やや安定" if value >= 0.5 else "変わりやすい")
-    return f"{value:.2f}（{word}）"
+    return f"{value:.2f}", word
 
 
 # ------------------------------------------------------------------ header + rename
@@ -90,7 +90,9 @@ else:
 m1, m2, m3, m4 = st.columns([1, 1, 1, 2])
 m1.metric("コメント", f"{len(members)} 件", help="絞り込み後の件数です。" if ctx.filters.active else None)
 m2.metric("現れる分類", f"{members['category'].nunique()} / {t['category'].nunique()}")
-m3.metric("安定性", stability_text(info), help=terms.help_for("安定性"))
+stab_value, stab_word = stability_text(info)
+m3.metric("安定性", stab_value, help=terms.help_for("安定性"))
+m3.caption(stab_word)
 with m4:
     st.caption("回答者の内訳")
     st.markdown("　".join(f"{md_escape(r)} **{n}**件" for r, n in members["role"].value_counts().items()) or "—")

@@ -79,6 +79,18 @@ def test_known_merge_is_reported_as_merge(seed_comments):
     assert table.iloc[0]["status_ja"] == "統合" and "「まとめ」にまとまりました" in table.iloc[0]["note"]
 
 
+def test_small_themes_folding_into_a_big_one_are_a_merge(seed_comments):
+    # Four themes of 4-5 comments each end up in one theme of 40: each is under 20 % of it.
+    a = make_run(seed_comments, {0: range(0, 20), 1: range(20, 25), 2: range(25, 30), 3: range(30, 34), 4: range(34, 38)})
+    b = make_run(seed_comments, {0: range(0, 40)}, {0: "大きなまとめ"})
+    table = compare_runs(a, b)
+    assert statuses(table) == [("merged", [0, 1, 2, 3, 4], [0])]
+    # A single stray comment is not a piece of a merge.
+    c = make_run(seed_comments, {0: range(0, 20), 1: range(20, 25)})
+    d = make_run(seed_comments, {0: list(range(0, 20)) + [20]})
+    assert [s for s, _, _ in statuses(compare_runs(c, d))] == ["kept", "gone"]
+
+
 def test_new_gone_changed_and_renamed(seed_comments):
     a = make_run(seed_comments, {0: range(0, 10), 1: range(10, 20), 2: range(40, 50), 3: range(60, 70)},
                  {0: "窓口・相談・担当", 1: "会議", 2: "地域", 3: "情報共有"})
