@@ -99,6 +99,7 @@ def test_first_launch_builds_the_default_run(tmp_path, monkeypatch, seed_run):
     assert len(runs) == 1 and runs.loc[0, "n_comments"] == 108
     assert at.session_state[KEY_RUN] == runs.loc[0, "path"]
     assert _metric(at, "コメント") == "108 件"
+    assert [t.value for t in at.title] == ["連携もやもやマップ"]  # the build screen is gone
     # a second session reuses it
     _app().run()
     assert len(list_runs()) == 1

@@ -178,3 +178,5 @@ def build_default_run() -> None:
         status.update(label="最初の分析ができました", state="complete", expanded=False)
     data.clear_caches()
     state.request_run_switch(str(run.path))
+    # Start over so the page is drawn once, without the build title and status above it.
+    st.rerun()
