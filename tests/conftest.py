@@ -50,6 +50,16 @@ class FakeEmbedder:
         return out / np.where(norms > 0, norms, 1.0)
 
 
+def char_embeddings(texts) -> np.ndarray:
+    """Character 2-3-gram TF-IDF vectors, L2-normalised: a model-free stand-in that still puts
+    comments sharing phrases (たらい回し, 個人情報) close together. float32 (len(texts), n_ngrams)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.preprocessing import normalize
+
+    x = TfidfVectorizer(analyzer="char", ngram_range=(2, 3)).fit_transform(list(texts))
+    return normalize(x).toarray().astype(np.float32)
+
+
 @pytest.fixture
 def fake_embedder() -> FakeEmbedder:
     return FakeEmbedder()

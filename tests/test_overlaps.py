@@ -8,8 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import chi2_contingency
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.preprocessing import normalize
 
 from analysis.corpus import CATEGORIES, ROLES, load_seed
 from analysis.overlaps import (
@@ -25,13 +23,9 @@ from analysis.overlaps import (
     standardized_residuals,
 )
 from analysis.quotes import representative_quotes
+from tests.conftest import char_embeddings
 
 GG, GA, AA, GC = CATEGORIES  # 行政×行政, 行政×専門機関, 専門機関×専門機関, 行政・専門機関×地域
-
-
-def char_embeddings(texts) -> np.ndarray:
-    x = TfidfVectorizer(analyzer="char", ngram_range=(2, 3)).fit_transform(list(texts))
-    return normalize(x).toarray().astype(np.float32)
 
 
 @pytest.fixture(scope="module")

@@ -5,17 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.preprocessing import normalize
 
 from analysis.corpus import CATEGORIES, load_seed
 from analysis.quotes import QUOTE_COLUMNS, representative_quotes, similar_comments, suggest_varied_set
-
-
-def char_embeddings(texts) -> np.ndarray:
-    """Deterministic stand-in for a sentence model: char 2-3-gram TF-IDF, L2-normalised, (n, d)."""
-    x = TfidfVectorizer(analyzer="char", ngram_range=(2, 3)).fit_transform(list(texts))
-    return normalize(x).toarray().astype(np.float32)
+from tests.conftest import char_embeddings
 
 
 def fake_assignments(seed: pd.DataFrame) -> pd.DataFrame:
