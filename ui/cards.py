@@ -44,17 +44,20 @@ def quote_card(
     query_words: Iterable[str] = (),
 ) -> None:
     """One comment as a card (category / role badges, editors' emphasis highlighted)."""
-    st.html(
-        quote_card_html(
-            row["text"],
-            category=row.get("category"),
-            role=row.get("role"),
-            emphasis=_emphasis(row),
-            theme=theme,
-            comment_id=str(row.get("comment_id", "")),
-            extra=extra,
-            query_words=query_words,
-        )
+    st.html(_row_card_html(row, theme, extra, query_words))
+
+
+def _row_card_html(row: Mapping, theme: str | None, extra: str | None, query_words: Iterable[str]) -> str:
+    """:func:`quote_card_html` for one comment-table row."""
+    return quote_card_html(
+        row["text"],
+        category=row.get("category"),
+        role=row.get("role"),
+        emphasis=_emphasis(row),
+        theme=theme,
+        comment_id=str(row.get("comment_id", "")),
+        extra=extra,
+        query_words=query_words,
     )
 
 
@@ -75,18 +78,7 @@ def quote_cards(
         extra = None
         if extra_col and extra_col in r and pd.notna(r[extra_col]):
             extra = extra_label + extra_fmt.format(r[extra_col])
-        parts.append(
-            quote_card_html(
-                r["text"],
-                category=r.get("category"),
-                role=r.get("role"),
-                emphasis=_emphasis(r),
-                theme=r.get("label") if show_theme else None,
-                comment_id=str(r.get("comment_id", "")),
-                extra=extra,
-                query_words=words,
-            )
-        )
+        parts.append(_row_card_html(r, r.get("label") if show_theme else None, extra, words))
     st.html("".join(parts))
 
 
