@@ -266,7 +266,13 @@ def test_every_page_renders_and_map_selection_lists_comments(server, browser_pag
         _wait_idle(page)
         _assert_healthy(page, label, log)
         if label in PLOTLY_PAGES:
+            # Plotly draws in the browser after the script has finished: wait for it, not just the server.
             charts = page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot')
+            try:
+                charts.first.wait_for(state="attached", timeout=20_000)
+                page.locator(".js-plotly-plot .main-svg").first.wait_for(state="attached", timeout=20_000)
+            except Exception:  # playwright's TimeoutError; the asserts below then report what is missing
+                pass
             assert charts.count() >= 1, f"no plotly chart on page {label!r}"
             assert page.locator(".js-plotly-plot .main-svg").count(), f"empty plotly chart on {label!r}"
         timings[label] = time.monotonic() - t
