@@ -63,7 +63,10 @@ class CorpusError(ValueError):
 def normalize_text(text: str) -> str:
     """NFKC-normalise for analysis; line breaks and runs of spaces become one space."""
     norm = unicodedata.normalize("NFKC", text)
-    return re.sub(r"\s+", " ", norm).strip()
+    return _SPACES.sub(" ", norm).strip()
+
+
+_SPACES = re.compile(r"\s+")
 
 
 # --------------------------------------------------------------------------- seed document

@@ -76,6 +76,10 @@ def center(x: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- backends
 
 
+def _as_is(words: list[str]) -> list[str]:
+    return words
+
+
 class SudachiEmbedder:
     """LSA over SudachiPy content words.
 
@@ -90,11 +94,9 @@ class SudachiEmbedder:
         self.tokenizer = tokenizer
         self.version = f"sudachi-lsa-{svd_dims}-{seed}"
 
-    def _analyze(self, text: str) -> list[str]:
-        from .tokens import default_tokenizer
-
-        tok = self.tokenizer or default_tokenizer()
-        words = [t.key for t in tok.content_words(text)]
+    @staticmethod
+    def _words(tokens, text: str) -> list[str]:
+        words = [t.key for t in tokens]
         if words:
             return words
         chars = [c for c in text if not c.isspace()]
@@ -104,9 +106,14 @@ class SudachiEmbedder:
         from sklearn.decomposition import TruncatedSVD
         from sklearn.feature_extraction.text import TfidfVectorizer
 
+        from .tokens import default_tokenizer, tokenize_all
+
         if len(texts) == 0:
             return np.zeros((0, 1), dtype=np.float32)
-        tfidf = TfidfVectorizer(analyzer=self._analyze, sublinear_tf=True).fit_transform(list(texts))
+        texts = list(texts)
+        docs = tokenize_all(self.tokenizer or default_tokenizer(), texts)
+        words = [self._words(doc, text) for doc, text in zip(docs, texts)]
+        tfidf = TfidfVectorizer(analyzer=_as_is, sublinear_tf=True).fit_transform(words)
         k = min(self.svd_dims, tfidf.shape[0] - 1, tfidf.shape[1] - 1)
         if k < 2:  # tiny corpus: the TF-IDF vectors themselves are small enough
             return l2_normalize(tfidf.toarray())

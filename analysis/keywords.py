@@ -22,6 +22,7 @@ the themes; callers may ignore its entry.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -30,6 +31,8 @@ from scipy import sparse
 from .tokens import Token, Tokenizer, default_tokenizer, surface_map
 
 __all__ = [
+    "TermMatrix",
+    "term_matrix",
     "cluster_keywords",
     "label_from_keywords",
     "keywords_for_texts",
@@ -49,15 +52,35 @@ def _vocabulary(token_docs: Sequence[Sequence[Token]]) -> tuple[list[str], dict[
 
 def _doc_term_matrix(token_docs: Sequence[Sequence[Token]], index: dict[str, int]) -> sparse.csr_matrix:
     """Counts, shape (n_docs, n_terms)."""
-    rows: list[int] = []
-    cols: list[int] = []
-    vals: list[float] = []
-    for i, doc in enumerate(token_docs):
-        for key, n in Counter(tok.key for tok in doc).items():
-            rows.append(i)
-            cols.append(index[key])
-            vals.append(float(n))
-    return sparse.csr_matrix((vals, (rows, cols)), shape=(len(token_docs), len(index)), dtype=np.float64)
+    lengths = np.fromiter((len(doc) for doc in token_docs), dtype=np.int64, count=len(token_docs))
+    cols = np.fromiter((index[tok.key] for doc in token_docs for tok in doc), dtype=np.int64, count=int(lengths.sum()))
+    rows = np.repeat(np.arange(len(token_docs)), lengths)
+    # COO -> CSR sums the repeated (doc, term) pairs into counts.
+    return sparse.coo_matrix((np.ones(len(cols)), (rows, cols)), shape=(len(token_docs), len(index))).tocsr()
+
+
+@dataclass
+class TermMatrix:
+    """Vocabulary, display forms and the comment x term counts of one corpus, built once and shared
+    by every keyword computation on it (themes, broad themes).
+
+    keys : sorted normalised forms (column order); surfaces : key -> most frequent surface;
+    dtm : (n_docs, n_terms) counts; unit_cols : the same as CSC with unit-length columns (for
+    term-term cosine).
+    """
+
+    keys: list[str]
+    surfaces: dict[str, str]
+    dtm: sparse.csr_matrix
+    unit_cols: sparse.csc_matrix
+
+
+def term_matrix(token_docs: Sequence[Sequence[Token]]) -> TermMatrix:
+    keys, index = _vocabulary(token_docs)
+    dtm = _doc_term_matrix(token_docs, index)
+    norms = np.sqrt(np.asarray(dtm.multiply(dtm).sum(axis=0)).ravel())
+    unit = sparse.csc_matrix(dtm @ sparse.diags(np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)))
+    return TermMatrix(keys, surface_map(token_docs), dtm, unit)
 
 
 def _ctfidf(class_term: np.ndarray) -> np.ndarray:
@@ -70,12 +93,10 @@ def _ctfidf(class_term: np.ndarray) -> np.ndarray:
     return tf * idf
 
 
-def _term_similarity(dtm: sparse.csr_matrix, cols: np.ndarray) -> np.ndarray:
-    """Cosine between the given term columns of the doc-term matrix; shape (len(cols), len(cols))."""
-    sub = dtm[:, cols].toarray().T  # (n_cols, n_docs)
-    norms = np.linalg.norm(sub, axis=1, keepdims=True)
-    sub = np.divide(sub, norms, out=np.zeros_like(sub), where=norms > 0)
-    return sub @ sub.T
+def _term_similarity(unit_cols: sparse.csc_matrix, cols: np.ndarray) -> np.ndarray:
+    """Cosine between the given (unit-length) term columns; shape (len(cols), len(cols))."""
+    sub = unit_cols[:, cols]
+    return (sub.T @ sub).toarray()
 
 
 def _mmr(relevance: np.ndarray, similarity: np.ndarray, k: int, diversity: float) -> list[int]:
@@ -113,6 +134,7 @@ def cluster_keywords(
     n_keywords: int = 10,
     diversity: float = 0.3,
     n_candidates: int | None = None,
+    terms: TermMatrix | None = None,
 ) -> dict[int, list[tuple[str, float]]]:
     """c-TF-IDF keywords per cluster, diversified with MMR.
 
@@ -124,6 +146,7 @@ def cluster_keywords(
     n_keywords : keywords per cluster.
     diversity : MMR trade-off in [0, 1]; 0 keeps the plain c-TF-IDF order.
     n_candidates : how many top c-TF-IDF terms MMR chooses from (default ``max(3 * n_keywords, 20)``).
+    terms : :func:`term_matrix` of ``token_docs``, when the caller already has it.
 
     Returns
     -------
@@ -139,11 +162,10 @@ def cluster_keywords(
     classes = sorted({int(x) for x in labels})
     if not classes:
         return {}
-    keys, index = _vocabulary(token_docs)
+    terms = terms if terms is not None else term_matrix(token_docs)
+    keys, surfaces, dtm = terms.keys, terms.surfaces, terms.dtm
     if not keys:
         return {c: [] for c in classes}
-    surfaces = surface_map(token_docs)
-    dtm = _doc_term_matrix(token_docs, index)
     class_row = {c: i for i, c in enumerate(classes)}
     onehot = sparse.csr_matrix(
         (np.ones(len(labels)), ([class_row[int(x)] for x in labels], np.arange(len(labels)))),
@@ -162,7 +184,7 @@ def cluster_keywords(
             out[label] = []
             continue
         rel = row[order] / row[order[0]]
-        sim = _term_similarity(dtm, order)
+        sim = _term_similarity(terms.unit_cols, order)
         picks = _mmr(rel, sim, len(order), diversity)
         result: list[tuple[str, float]] = []
         seen: set[str] = set()

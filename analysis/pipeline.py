@@ -17,7 +17,7 @@ from . import clustering, embedding, keywords, reduce
 from .config import PipelineConfig, config_json
 from .corpus import CorpusError, load_seed
 from .runs import NOISE, Run, list_runs, load_run, make_run_id, models_dir, save_run, update_manifest
-from .tokens import default_tokenizer
+from .tokens import default_tokenizer, tokenize_all
 
 Progress = Callable[[str, float], None]
 
@@ -92,7 +92,7 @@ def run_pipeline(
     report(STAGE_NAMES_JA["describe"], 0.75)
     t = time.perf_counter()
     tok = tokenizer or default_tokenizer()
-    token_docs = [tok.content_words(x) for x in texts]
+    token_docs = tokenize_all(tok, texts)
     clusters = describe_clusters(comments, token_docs, cr, parents, config)
     timings["describe"] = time.perf_counter() - t
 
@@ -139,7 +139,8 @@ def run_pipeline(
 def describe_clusters(comments: pd.DataFrame, token_docs, cr: clustering.ClusterResult, parents: np.ndarray, config: PipelineConfig) -> pd.DataFrame:
     """The clusters table: keywords, default labels, sizes, broad-theme parents, categories reached."""
     d = config.describe
-    kw = keywords.cluster_keywords(token_docs, cr.labels, n_keywords=d.n_keywords, diversity=d.mmr_diversity)
+    terms = keywords.term_matrix(token_docs)
+    kw = keywords.cluster_keywords(token_docs, cr.labels, n_keywords=d.n_keywords, diversity=d.mmr_diversity, terms=terms)
     # Labels read best as nouns (世帯・ゴミ屋敷), so verbs and adjectives only fill in when a theme has
     # too few nouns among its keywords.
     nouns = {t.surface for doc in token_docs for t in doc if t.pos == "名詞"}
@@ -149,7 +150,7 @@ def describe_clusters(comments: pd.DataFrame, token_docs, cr: clustering.Cluster
         return keywords.label_from_keywords(ranked, d.label_keywords)
 
     member_parent = np.array([parents[c] if c >= 0 else NOISE for c in cr.labels], dtype=int)
-    broad_kw = keywords.cluster_keywords(token_docs, member_parent, n_keywords=d.n_keywords, diversity=d.mmr_diversity)
+    broad_kw = keywords.cluster_keywords(token_docs, member_parent, n_keywords=d.n_keywords, diversity=d.mmr_diversity, terms=terms)
     rows = []
     for c in range(cr.n_clusters):
         words = [w for w, _ in kw.get(c, [])]

@@ -80,11 +80,15 @@ def runs_dir(base: str | Path | None = None) -> Path:
     return Path(base) if base is not None else models_dir() / "runs"
 
 
+def run_fingerprint(config_json: str, texts_digest: str) -> str:
+    """8 hex digits naming a config + the comment texts: the last part of a run id."""
+    return hashlib.sha256(f"{config_json}\n{texts_digest}".encode()).hexdigest()[:8]
+
+
 def make_run_id(config_json: str, texts_digest: str, when: _dt.datetime | None = None) -> str:
     """``YYYYmmdd-HHMMSS-<8 hex>``: sortable by time, and the hex part names config + data."""
     when = when or _dt.datetime.now()
-    h = hashlib.sha256(f"{config_json}\n{texts_digest}".encode()).hexdigest()[:8]
-    return f"{when:%Y%m%d-%H%M%S}-{h}"
+    return f"{when:%Y%m%d-%H%M%S}-{run_fingerprint(config_json, texts_digest)}"
 
 
 def _write_csv(df: pd.DataFrame, path: Path) -> None:

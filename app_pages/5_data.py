@@ -107,7 +107,20 @@ stability = st.checkbox(
 
 # ------------------------------------------------------------------ 3. run
 st.subheader("3. 分析する", anchor=False)
-go = st.button("この設定で分析する", type="primary", disabled=comments is None, key="start_run",
+try:
+    cfg_now = rerun.config_from_values(values)
+except CorpusError:
+    cfg_now = None
+same = rerun.same_saved_run(comments, cfg_now) if comments is not None and cfg_now is not None else None
+if same is not None:
+    created = str(same["created"])[:16].replace("T", " ")
+    st.info(f"同じコメント・同じ設定の分析がすでに保存されています（{created} 作成・テーマ {int(same['n_clusters'])} 個）。"
+            "もう一度分析すると、同じ結果がもう1つ保存されます。", icon=":material/content_copy:")
+    if st.button("保存されている分析を表示する", key="open_same_run", icon=":material/visibility:"):
+        state.request_run_switch(str(same["path"]), "保存されていた分析に切り替えました。")
+        st.rerun()
+go = st.button("もう一度分析する" if same is not None else "この設定で分析する",
+               type="secondary" if same is not None else "primary", disabled=comments is None, key="start_run",
                icon=":material/play_arrow:")
 if comments is None:
     st.caption("分析するコメントを用意すると押せるようになります。")

@@ -13,8 +13,10 @@ up on the seed first (imports, numba compilation) and then time the same work:
 * **BERTopic** ``fit_transform(texts, embeddings)`` with our UMAP settings (5-d, cosine,
   n_neighbors, min_dist, random_state), our HDBSCAN settings, and a ``CountVectorizer`` whose analyzer
   is our SudachiPy content-word tokenizer; no embedding model is loaded.
-* **ours, like for like**: the 5-d UMAP (with the shared kNN above 4,096 comments, as ``reduce.py``
-  does), HDBSCAN with soft membership and noise → nearest theme, tokenising and c-TF-IDF keywords.
+* **ours, like for like**: the kNN graph and 5-d UMAP as ``reduce.py`` makes them (exact neighbours
+  by matrix products below 4,096 comments, the layout on all cores, see ``analysis/layout.py``),
+  HDBSCAN with soft membership and noise → nearest theme, tokenising (a fresh tokenizer, so nothing
+  is reused from the warm-up) and c-TF-IDF keywords with MMR for themes and broad themes.
 * **ours, full**: additionally the 2-D map UMAP, quality figures (silhouette, DBCV) and broad themes,
   i.e. everything ``run_pipeline`` does after the embedding.
 
@@ -76,7 +78,7 @@ def worker_ours(work: Path, size: int, prototype: str = "") -> dict:
     sys.path.insert(0, str(BENCH))
     from analysis import clustering, reduce
     from analysis.pipeline import describe_clusters
-    from analysis.tokens import default_tokenizer
+    from analysis.tokens import SudachiTokenizer, tokenize_all
     from synthetic import synthetic_comments
 
     s = _settings()
@@ -89,9 +91,7 @@ def worker_ours(work: Path, size: int, prototype: str = "") -> dict:
     def run(comments, x) -> tuple[dict, np.ndarray]:
         t: dict[str, float] = {}
         t0 = time.perf_counter()
-        knn = None
-        if len(x) > 4096:
-            knn = reduce.nearest_neighbors(x, reduce.effective_neighbors(len(x), u.n_neighbors), u.metric, cfg.seed)
+        knn = reduce.nearest_neighbors(x, reduce.effective_neighbors(len(x), u.n_neighbors), u.metric, cfg.seed)
         t["knn"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         space = reduce.umap_embed(x, u.n_components, u.n_neighbors, u.min_dist, u.metric, cfg.seed, knn)
@@ -107,8 +107,8 @@ def worker_ours(work: Path, size: int, prototype: str = "") -> dict:
         parents = clustering.broad_themes(x, cr.labels, cfg.describe.n_broad)
         t["quality_broad"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        tok = default_tokenizer()
-        docs = [tok.content_words(text) for text in comments["text_norm"]]
+        # A fresh tokenizer: nothing remembered from an earlier corpus or from the warm-up.
+        docs = tokenize_all(SudachiTokenizer(), comments["text_norm"].tolist())
         describe_clusters(comments, docs, cr, parents, cfg)
         t["keywords"] = time.perf_counter() - t0
         return t, cr.labels
@@ -118,9 +118,12 @@ def worker_ours(work: Path, size: int, prototype: str = "") -> dict:
     _, seed_x = _load(work, "seed")
     t0 = time.perf_counter()
     run(load_seed(), seed_x)
-    if size > 4096:  # compile pynndescent too, which the seed run never reaches (BERTopic's warm-up neither)
-        reduce.nearest_neighbors(np.repeat(seed_x, 48, axis=0) + np.float32(1e-3) * np.random.default_rng(0).standard_normal(
-            (len(seed_x) * 48, seed_x.shape[1]), dtype=np.float32), u.n_neighbors, u.metric, cfg.seed)
+    if size > 4096:
+        # Compile what the seed run never reaches: pynndescent, and UMAP's fuzzy-graph functions for
+        # pynndescent's array types (BERTopic's warm-up below does the same with n_epochs=1).
+        big = np.repeat(seed_x, 48, axis=0) + np.float32(1e-3) * np.random.default_rng(0).standard_normal(
+            (len(seed_x) * 48, seed_x.shape[1]), dtype=np.float32)
+        reduce.umap_embed(big, u.n_components, u.n_neighbors, u.min_dist, u.metric, cfg.seed)
     warmup = time.perf_counter() - t0
     comments = synthetic_comments(size)
     _, x = _load(work, "data")
@@ -143,16 +146,17 @@ def worker_bertopic(work: Path, size: int) -> dict:
 
     from analysis.clustering import effective_min_cluster_size
     from analysis.reduce import effective_neighbors
-    from analysis.tokens import default_tokenizer
+    from analysis.tokens import SudachiTokenizer
 
     s = _settings()
     u, h, seed = s["umap"], s["hdbscan"], s["seed"]
-    tok = default_tokenizer()
-
-    def analyzer(text: str) -> list[str]:
-        return [t.key for t in tok.content_words(text)]
 
     def model(n: int) -> BERTopic:
+        tok = SudachiTokenizer()  # fresh, like our side: nothing remembered from the warm-up
+
+        def analyzer(text: str) -> list[str]:
+            return [t.key for t in tok.content_words(text)]
+
         return BERTopic(
             umap_model=UMAP(n_neighbors=effective_neighbors(n, u.n_neighbors), n_components=u.n_components,
                             min_dist=u.min_dist, metric=u.metric, random_state=seed, low_memory=True,

@@ -83,7 +83,8 @@ def worker(size: int, backend: str, mem_limit_gb: float, prototype: str = "") ->
         rng = np.random.default_rng(0)
         x = np.repeat(warm.embeddings, 48, axis=0)
         x = x + rng.normal(scale=0.01, size=x.shape).astype(np.float32)
-        reduce.nearest_neighbors(x, config.umap.n_neighbors, config.umap.metric, config.seed)
+        # pynndescent, and UMAP's fuzzy-graph functions for pynndescent's array types
+        reduce.umap_embed(x, 2, config.umap.n_neighbors, config.umap.min_dist, config.umap.metric, config.seed)
     warmup_knn = time.perf_counter() - t
     if prototype:
         import prototypes

@@ -3,11 +3,9 @@
 They patch module attributes of ``analysis`` (or of umap) in the running process only (the pipeline
 calls stages through their modules), so the benchmark can show what a change to a stage module would
 buy before it is made there. (The earlier ``fast-noise`` and ``sample-silhouette`` prototypes are now
-in ``clustering.py``.) Names (comma-separated in ``--prototype``):
+in ``clustering.py``, and ``fast-keywords`` is ``keywords.TermMatrix``.) Names (comma-separated in
+``--prototype``):
 
-``fast-keywords``  MMR term similarity from a column-normalised CSC copy of the doc-term matrix, made
-                 once per matrix, with a sparse product, instead of slicing columns of the CSR matrix
-                 and densifying them to (n_candidates, n_docs) for every cluster (O(k · n_docs)).
 ``fast-map``     the 2-D map (only the map, not the clustering space) with 100 optimisation epochs
                  instead of 200 (``reduce.py`` above 2,000 comments) / 500, starting from the first two
                  principal components of the input (the layout needs fewer epochs from a sensible start).
@@ -16,24 +14,6 @@ in ``clustering.py``.) Names (comma-separated in ``--prototype``):
 from __future__ import annotations
 
 import numpy as np
-
-
-def _install_fast_keywords() -> None:
-    from analysis import keywords
-
-    cache: dict[int, tuple[object, object]] = {}
-
-    def term_similarity(dtm, cols):
-        from sklearn.preprocessing import normalize
-
-        hit = cache.get(id(dtm))
-        if hit is None or hit[0] is not dtm:
-            cache.clear()
-            hit = cache[id(dtm)] = (dtm, normalize(dtm, axis=0).tocsc())
-        sub = hit[1][:, cols]
-        return (sub.T @ sub).toarray()
-
-    keywords._term_similarity = term_similarity
 
 
 def _install_fast_map(epochs: int = 100) -> None:
@@ -55,7 +35,7 @@ def _install_fast_map(epochs: int = 100) -> None:
     umap.UMAP = MapUMAP
 
 
-PROTOTYPES = {"fast-keywords": _install_fast_keywords, "fast-map": _install_fast_map}
+PROTOTYPES = {"fast-map": _install_fast_map}
 
 
 def install(names: str) -> None:

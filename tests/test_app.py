@@ -237,6 +237,17 @@ def test_uploaded_cp932_csv_produces_a_new_run(models, seed_comments):
     assert run.comments["comment_id"].iloc[0] == "A001"
     assert at.success and "新しい分析" in at.success[0].value
     print(f"\nupload run: {elapsed:.1f}s")
+    # The file is still in the uploader: the page now offers the saved result instead of a copy.
+    assert any("同じコメント・同じ設定の分析がすでに保存されています" in i.value for i in at.info)
+    assert at.button(key="start_run").label == "もう一度分析する"
+    seed_run_path = next(p for p in before)
+    at.session_state[KEY_RUN] = seed_run_path  # show another run, then ask for the saved one
+    at.run()
+    assert at.session_state[KEY_RUN] == seed_run_path
+    at.button(key="open_same_run").click().run()
+    _ok(at)
+    assert at.session_state[KEY_RUN] == new_path and seed_run_path != new_path
+    assert len(list_runs()) == len(runs)  # nothing recomputed
 
 
 @pytest.mark.parametrize(

@@ -178,3 +178,30 @@ def test_top_terms(seed_docs):
     assert len(top) == 5
     counts = [c for _, c in top]
     assert counts == sorted(counts, reverse=True)
+
+
+def test_bulk_tokenisation_on_threads_equals_one_by_one(seed):
+    from analysis.tokens import SudachiTokenizer, tokenize_all
+
+    # 2,160 texts: enough for the two-thread path; each seed comment with a varying prefix.
+    texts = [f"{i}件目：{t}" for i, t in enumerate(seed["text_norm"].tolist() * 20)]
+    one_by_one = [SudachiTokenizer().content_words(t) for t in texts]
+    tok = SudachiTokenizer()
+    bulk = tok.tokenize_all(texts, n_threads=2)
+    assert bulk == one_by_one
+    assert any(t.key == "民生委員" for doc in bulk for t in doc)
+    # The same corpus again (as the embedding stage and then the keywords ask for it) is remembered,
+    # and the caller gets its own lists.
+    again = tokenize_all(tok, texts)
+    assert again == bulk and again[0] is not bulk[0]
+    again[0].clear()
+    assert tok.tokenize_all(texts)[0] == one_by_one[0]
+
+
+def test_shared_term_matrix_gives_the_same_keywords(seed_docs, seed_labels):
+    from analysis.keywords import term_matrix
+
+    terms = term_matrix(seed_docs)
+    assert terms.dtm.shape == (len(seed_docs), len(terms.keys)) and terms.dtm.sum() == sum(map(len, seed_docs))
+    for labels in (seed_labels, seed_labels % 2):
+        assert cluster_keywords(seed_docs, labels, terms=terms) == cluster_keywords(seed_docs, labels)

@@ -45,6 +45,24 @@ PARAMS: tuple[Param, ...] = (
 )
 
 
+def same_saved_run(comments: pd.DataFrame, config: PipelineConfig) -> pd.Series | None:
+    """The newest saved run made from the same comment texts with the same settings, if any.
+
+    Run ids end with a fingerprint of config + texts (:func:`analysis.runs.run_fingerprint`), so
+    pressing "analyse" twice on one upload can offer the existing result instead of a copy.
+    """
+    from analysis.config import config_json
+    from analysis.embedding import texts_digest
+    from analysis.runs import run_fingerprint
+
+    runs = data.saved_runs()
+    if runs.empty:
+        return None
+    fp = run_fingerprint(config_json(config), texts_digest(comments["text_norm"].tolist()))
+    hit = runs[runs["run_id"].astype(str).str.endswith(fp)]
+    return None if hit.empty else hit.iloc[0]
+
+
 def param_value(config: PipelineConfig, key: str) -> Any:
     obj: Any = config
     for part in key.split("."):
