@@ -308,7 +308,11 @@ def test_rerun_keeps_user_theme_names_and_compares_runs(models, seed_run):
 def test_rerun_current_comments_with_other_settings(models):
     at = _page(PAGES[4])
     at.radio(key="data_source").set_value("current").run()
+    # Unchanged settings on the shown comments: that run exists, and the page says so.
+    assert any("同じコメント・同じ設定の分析がすでに保存されています" in i.value for i in at.info)
     at.number_input(key="param:hdbscan.min_cluster_size").set_value(6).run()
+    assert not any("同じコメント・同じ設定" in i.value for i in at.info)
+    assert at.button(key="start_run").label == "この設定で分析する"
     at.radio(key="param:embedding.backend").set_value("sudachi").run()
     at.button(key="start_run").click().run(timeout=240)
     _ok(at)
