@@ -49,6 +49,8 @@ _EXPORTS: dict[str, str] = {
     "category_reach": "overlaps",
     "cross_category_pairs": "overlaps",
     "representative_quotes": "quotes",
+    "QueryEncoder": "search",
+    "search_by_meaning": "search",
     # figures (plotly)
     "theme_map": "charts",
     "keyword_bar": "charts",

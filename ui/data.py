@@ -146,6 +146,31 @@ def similar_to(path: str | Path, comment_id: str, k: int = 10, ids: list[str] | 
     return rows
 
 
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _query_encoder(path: str, stamp: Stamp):
+    """The run's query encoder: loads the embedding model and encodes the comments once per run."""
+    from analysis.search import QueryEncoder
+
+    return QueryEncoder.for_run(_load(path, stamp))
+
+
+def search_meaning(path: str | Path, query: str, k: int = 10, ids: list[str] | None = None) -> pd.DataFrame:
+    """Comments nearest in meaning to the typed ``query`` (among ``ids``), with 類似度.
+
+    The first call for a run loads the embedding model (seconds); :class:`analysis.embedding.EmbeddingError`
+    carries a Japanese message when the run's backend cannot be used here.
+    """
+    from analysis.search import search_by_meaning
+
+    encoder = _query_encoder(str(path), run_stamp(path))
+    rows = search_by_meaning(get_run(path), encoder, query, k=k, ids=ids)
+    table = run_table(path)
+    table = table.set_index(table["comment_id"].astype(str))
+    out = table.loc[rows["comment_id"].astype(str)].reset_index(drop=True)
+    out["similarity"] = rows["similarity"].to_numpy()
+    return out
+
+
 def varied_set(path: str | Path, n: int, ids: list[str] | None = None, seed: int = 0) -> pd.DataFrame:
     run = get_run(path)
     return quotes.suggest_varied_set(run.comments, run.assignments, run.embeddings, n, candidate_ids=ids, seed=seed)
