@@ -8,8 +8,9 @@ to run. On the 2-core machines we target, that single thread is most of the pipe
 This module keeps umap-learn's graph, initialisation, gradients, learning-rate schedule, edge
 sampling and per-point random streams, and changes only *who* processes which edge:
 
-* The points are split into a binary tree of blocks by recursive median bisection of the initial
-  layout (2**depth leaves). Every edge belongs to the deepest block holding both of its ends.
+* The points are split into a binary tree of blocks (2**depth leaves) by recursive weighted-median
+  cuts of the layout, re-cut a few times as the layout settles (``REBLOCK_AT``). Every edge belongs
+  to the deepest block holding both of its ends.
 * Each epoch walks the levels from the leaves up. Blocks of one level share no point, so they run
   in parallel; inside a block, edges run in umap-learn's order, exactly as umap-learn runs them.
   Only the edges crossing the first split run in the last, single-block step.
@@ -260,11 +261,12 @@ def optimize_layout(
             alpha = initial_alpha
             for epoch in range(n_epochs):
                 if epoch in reblock:
-                    samples = np.where(eps > 0, 1.0 / np.maximum(eps, 1e-12), 0.0)  # times an edge runs per epoch
-                    edge_work = samples * (1.0 + negative_sample_rate)
-                    vertex_work = np.bincount(head, edge_work, minlength=n) + np.bincount(tail, samples, minlength=n)
-                    leaf = bisect_leaves(y, depth, vertex_work, head, tail, edge_work)
+                    leaf = np.zeros(n, dtype=np.int64)
                     if depth > 0:
+                        samples = np.where(eps > 0, 1.0 / np.maximum(eps, 1e-12), 0.0)  # times an edge runs per epoch
+                        edge_work = samples * (1.0 + negative_sample_rate)
+                        vertex_work = np.bincount(head, edge_work, minlength=n) + np.bincount(tail, samples, minlength=n)
+                        leaf = bisect_leaves(y, depth, vertex_work, head, tail, edge_work)
                         order = np.argsort(leaf, kind="stable")
                         inv = np.empty(n, dtype=np.int64)
                         inv[order] = np.arange(n)
@@ -280,4 +282,3 @@ def optimize_layout(
             numba.set_parallel_chunksize(chunk_before)
     embedding[:] = y[pos]
     return embedding
-    return y
