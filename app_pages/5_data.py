@@ -108,10 +108,10 @@ stability = st.checkbox(
 # ------------------------------------------------------------------ 3. run
 st.subheader("3. 分析する", anchor=False)
 try:
-    cfg_now = rerun.config_from_values(values)
-except CorpusError:
-    cfg_now = None
-same = rerun.same_saved_run(comments, cfg_now) if comments is not None and cfg_now is not None else None
+    cfg, cfg_error = rerun.config_from_values(values), None
+except CorpusError as exc:
+    cfg, cfg_error = None, str(exc)
+same = rerun.same_saved_run(comments, cfg) if comments is not None and cfg is not None else None
 if same is not None:
     created = str(same["created"])[:16].replace("T", " ")
     st.info(f"同じコメント・同じ設定の分析がすでに保存されています（{created} 作成・テーマ {int(same['n_clusters'])} 個）。"
@@ -125,10 +125,8 @@ go = st.button("もう一度分析する" if same is not None else "この設定
 if comments is None:
     st.caption("分析するコメントを用意すると押せるようになります。")
 if go and comments is not None:
-    try:
-        cfg = rerun.config_from_values(values)
-    except CorpusError as exc:
-        st.error(str(exc))
+    if cfg_error:
+        st.error(cfg_error)
     else:
         previous = ctx.run if source == "current" and ctx is not None else None
         new = rerun.run_with_progress(comments, cfg, input_info, stability_seeds=4 if stability else 0,
