@@ -18,6 +18,7 @@ __all__ = [
     "representative_quotes",
     "suggest_varied_set",
     "similar_comments",
+    "nearest_to",
     "normalize_rows",
 ]
 
@@ -310,7 +311,16 @@ def similar_comments(
             rows = np.flatnonzero(cand)
         else:
             rows = np.unique(cand.astype(int))
-    rows = rows[rows != index]
-    sims = emb[rows] @ emb[index]
+    return nearest_to(emb, emb[index], k, rows[rows != index])
+
+
+def nearest_to(embeddings: np.ndarray, vector: np.ndarray, k: int = 10, rows: np.ndarray | None = None) -> list[tuple[int, float]]:
+    """The ``k`` rows of ``embeddings`` (among ``rows``, default all) nearest to ``vector`` by cosine.
+
+    Returns ``[(row index, cosine similarity), ...]``, most similar first; ties by lower index.
+    """
+    emb = normalize_rows(embeddings)
+    rows = np.arange(emb.shape[0]) if rows is None else np.asarray(rows, dtype=int)
+    sims = emb[rows] @ normalize_rows(np.asarray(vector)[None, :])[0]
     order = np.lexsort((rows, -sims))[: max(0, int(k))]
     return [(int(rows[i]), float(sims[i])) for i in order]

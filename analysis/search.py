@@ -18,6 +18,7 @@ import pandas as pd
 
 from .config import EmbeddingConfig, config_from_dict
 from .embedding import EmbeddingError, HybridEmbedder, SudachiEmbedder, get_embedder, l2_normalize
+from .quotes import nearest_to
 from .runs import Run
 
 __all__ = ["QueryEncoder", "search_by_meaning"]
@@ -87,13 +88,10 @@ def search_by_meaning(
     q = encoder.encode([query.strip()])[0]
     if not np.any(q):
         return table.iloc[0:0].assign(similarity=[])
-    emb = l2_normalize(run.embeddings)
-    rows = np.arange(len(table))
+    rows = None
     if ids is not None:
-        wanted = set(map(str, ids))
-        rows = rows[table["comment_id"].astype(str).isin(wanted).to_numpy()]
-    sims = emb[rows] @ (q / np.linalg.norm(q))
-    order = np.lexsort((rows, -sims))[: max(0, int(k))]
-    out = table.iloc[rows[order]].copy()
-    out["similarity"] = sims[order].astype(float)
+        rows = np.flatnonzero(table["comment_id"].astype(str).isin(set(map(str, ids))).to_numpy())
+    hits = nearest_to(run.embeddings, q, k, rows)
+    out = table.iloc[[h[0] for h in hits]].copy()
+    out["similarity"] = [h[1] for h in hits]
     return out
