@@ -40,7 +40,6 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-RESULTS = BENCH / "results"
 WORK = Path(tempfile.gettempdir()) / "moyamoya-bench-bertopic"
 
 
@@ -308,11 +307,10 @@ def main(argv: list[str] | None = None) -> int:
             rows.append({"size": size, "error": str(exc).strip().splitlines()[-1][:200]})
             print(f"[bench] {size:,}: {exc}", file=sys.stderr, flush=True)
     text = markdown(rows, args.backend, start, info(), args.prototype)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    (RESULTS / f"bertopic-{stamp}.md").write_text(text, encoding="utf-8")
-    (RESULTS / f"bertopic-{stamp}.json").write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
-    print(text)
+    sys.path.insert(0, str(BENCH))
+    import report
+
+    report.save("bertopic", rows, text)
     return 0
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import json
 import os
 import sys
 import tempfile
@@ -30,7 +29,6 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-RESULTS = BENCH / "results"
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
 
@@ -116,11 +114,10 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"| {r['size']:,} | {r['umap_learn_s']:.2f} | {r['ours_s']:.2f} | {r['ratio']:.2f} | "
                      f"{r['trust_ref']:.3f} / {r['trust_ours']:.3f} | {r['ari_ours_ref']:.3f} | {r['ari_seed']:.3f} | {r['clusters']} |")
     text = "\n".join(lines) + "\n"
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    (RESULTS / f"layout-{stamp}.md").write_text(text, encoding="utf-8")
-    (RESULTS / f"layout-{stamp}.json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
-    print(text)
+    sys.path.insert(0, str(BENCH))
+    import report
+
+    report.save("layout", rows, text)
     return 0
 
 

@@ -30,7 +30,6 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-RESULTS = BENCH / "results"
 STAGES = ("embed", "reduce", "cluster", "describe", "save")
 TARGETS = {10_000: 60.0, 100_000: 600.0}  # seconds end to end on 2 cores after warm-up
 MEMORY_TARGET_MB = 4096
@@ -218,7 +217,6 @@ def main(argv: list[str] | None = None) -> int:
 
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
-    RESULTS.mkdir(parents=True, exist_ok=True)
     start = machine_info()
     results = []
     for backend in backends:
@@ -246,10 +244,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[bench] {backend} {size:,}: " + (r.get("error") or f"{r['total']:.1f} s, {r['peak_rss_mb']:.0f} MB"),
                   file=sys.stderr, flush=True)
     text = markdown(results, start, machine_info())
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    (RESULTS / f"pipeline-{stamp}.md").write_text(text, encoding="utf-8")
-    (RESULTS / f"pipeline-{stamp}.json").write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
-    print(text)
+    sys.path.insert(0, str(BENCH))
+    import report
+
+    report.save("pipeline", results, text)
     return 0
 
 
