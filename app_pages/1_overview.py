@@ -5,7 +5,7 @@ import streamlit as st
 
 from analysis import charts, overlaps
 from ui import cards, terms
-from ui.sidebar import filter_note, page_context
+from ui.sidebar import page_context
 
 st.title("連携もやもやマップ")
 st.caption(
@@ -14,9 +14,6 @@ st.caption(
 )
 
 ctx = page_context()
-if ctx is None:
-    st.stop()
-filter_note(ctx)
 t, f = ctx.table, ctx.filtered
 q = ctx.run.manifest.get("quality", {})
 

@@ -6,14 +6,11 @@ from analysis import charts
 from analysis.overlaps import ordered_values
 from analysis.runs import NOISE, rename_cluster
 from ui import cards, data, state, terms
-from ui.sidebar import filter_note, page_context
+from ui.sidebar import page_context
 from ui.text import md_escape
 
 st.title("テーマを読む")
 ctx = page_context()
-if ctx is None:
-    st.stop()
-filter_note(ctx)
 run, t, f, path = ctx.run, ctx.table, ctx.filtered, ctx.path
 terms.explain("テーマ", "大きなテーマ", "代表的な声", "類似度", "安定性")
 

@@ -6,14 +6,11 @@ from analysis import charts, overlaps
 from analysis.corpus import ROLE_AGENCY, ROLE_GOV
 from analysis.runs import NOISE
 from ui import cards, data, terms
-from ui.sidebar import filter_note, page_context
+from ui.sidebar import page_context
 from ui.text import md_escape
 
 st.title("分野を越えて共通するもやもや")
 ctx = page_context()
-if ctx is None:
-    st.stop()
-filter_note(ctx)
 run, t, f, path = ctx.run, ctx.table, ctx.filtered, ctx.path
 terms.explain("分野横断", "特有", "標準化残差")
 ids = ctx.filtered_ids

@@ -4,7 +4,7 @@ import streamlit as st
 
 from analysis.runs import NOISE
 from ui import cards, data, state, terms
-from ui.sidebar import filter_note, page_context
+from ui.sidebar import page_context
 from ui.state import add_to_shortlist, in_shortlist
 from ui.text import matches_query, md_escape, query_words
 
@@ -14,9 +14,6 @@ st.caption(
     "書き出せます。選んだコメント（候補リスト）はページを移動しても残ります。"
 )
 ctx = page_context()
-if ctx is None:
-    st.stop()
-filter_note(ctx)
 run, t, f, path, run_id = ctx.run, ctx.table, ctx.filtered, ctx.path, ctx.run_id
 labels = dict(zip(run.clusters["cluster"].astype(int), run.clusters["label"]))
 labels[NOISE] = "未分類"

@@ -101,11 +101,16 @@ def render_sidebar(runs: pd.DataFrame) -> PageContext | None:
     return ctx
 
 
-def page_context() -> PageContext | None:
-    """The context the sidebar built in this script run (``None`` when there is no run)."""
+def page_context() -> PageContext:
+    """The context the sidebar built in this script run, after a line naming the active filters.
+
+    Without a run there is nothing to show: the page says so and stops here.
+    """
     ctx = st.session_state.get("_ctx")
     if ctx is None:
         st.info("表示できる分析結果がありません。「データと再分析」ページで分析を作成してください。")
+        st.stop()
+    filter_note(ctx)
     return ctx
 
 
