@@ -65,6 +65,20 @@ def fake_embedder() -> FakeEmbedder:
     return FakeEmbedder()
 
 
+@pytest.fixture(scope="module")
+def seed() -> pd.DataFrame:
+    """The seed comments, one copy per test module."""
+    from analysis.corpus import load_seed
+
+    return load_seed()
+
+
+@pytest.fixture(scope="module")
+def emb(seed) -> np.ndarray:
+    """Model-free stand-in embeddings of the seed (:func:`char_embeddings`)."""
+    return char_embeddings(seed["text_norm"])
+
+
 @pytest.fixture(scope="session")
 def seed_comments() -> pd.DataFrame:
     from analysis.corpus import load_seed

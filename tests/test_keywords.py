@@ -8,7 +8,7 @@ import random
 import numpy as np
 import pytest
 
-from analysis.corpus import CATEGORIES, load_seed
+from analysis.corpus import CATEGORIES
 from analysis.keywords import (
     cluster_keywords,
     keywords_for_texts,
@@ -20,11 +20,6 @@ from analysis.tokens import Token, default_tokenizer
 
 def tok(word: str, key: str | None = None) -> Token:
     return Token(key=key or word, surface=word, pos="名詞")
-
-
-@pytest.fixture(scope="module")
-def seed():
-    return load_seed()
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy.stats import chi2_contingency
 
-from analysis.corpus import CATEGORIES, ROLES, load_seed
+from analysis.corpus import CATEGORIES, ROLES
 from analysis.overlaps import (
     _candidate_pairs,
     category_reach,
@@ -26,16 +26,6 @@ from analysis.quotes import representative_quotes
 from tests.conftest import char_embeddings
 
 GG, GA, AA, GC = CATEGORIES  # 行政×行政, 行政×専門機関, 専門機関×専門機関, 行政・専門機関×地域
-
-
-@pytest.fixture(scope="module")
-def seed():
-    return load_seed()
-
-
-@pytest.fixture(scope="module")
-def emb(seed):
-    return char_embeddings(seed["text_norm"])
 
 
 def make_table(spec: dict[int, dict[str, int]], role: str = "行政職員") -> pd.DataFrame:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.corpus import CATEGORIES, load_seed
+from analysis.corpus import CATEGORIES
 from analysis.quotes import QUOTE_COLUMNS, representative_quotes, similar_comments, suggest_varied_set
 from tests.conftest import char_embeddings
 
@@ -26,16 +26,6 @@ def fake_assignments(seed: pd.DataFrame) -> pd.DataFrame:
             clusters.append(CATEGORIES.index(cat))
     strength = [0.0 if c == -1 else 0.6 + 0.4 * ((i * 7) % 5) / 4 for i, c in enumerate(clusters)]
     return pd.DataFrame({"comment_id": seed["comment_id"], "cluster": clusters, "strength": strength})
-
-
-@pytest.fixture(scope="module")
-def seed():
-    return load_seed()
-
-
-@pytest.fixture(scope="module")
-def emb(seed):
-    return char_embeddings(seed["text_norm"])
 
 
 @pytest.fixture(scope="module")
