@@ -19,6 +19,12 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from . import numerics as _numerics
+
+# Before numpy, scipy or numba load: machine code that gives the same results on every x86-64 CPU
+# of the supported kind (see analysis/numerics.py and README "Reproducibility").
+_numerics.pin_environment()
+
 # name -> module (relative to this package) that defines it
 _EXPORTS: dict[str, str] = {
     # input
@@ -26,7 +32,10 @@ _EXPORTS: dict[str, str] = {
     "load_file": "corpus",
     "CorpusError": "corpus",
     "LoadResult": "corpus",
-    "CATEGORIES": "corpus",
+    "CATEGORIES": "schema",
+    "NOISE": "schema",
+    "NOISE_LABEL": "schema",
+    "UserError": "errors",
     # configuration and pipeline
     "PipelineConfig": "config",
     "load_config": "config",
@@ -42,26 +51,33 @@ _EXPORTS: dict[str, str] = {
     "delete_run": "runs",
     "rename_cluster": "runs",
     "models_dir": "runs",
+    "get_published": "runs",
+    "set_published": "runs",
+    "RunError": "runs",
     # tables
     "crosstab": "overlaps",
     "shares": "overlaps",
     "standardized_residuals": "overlaps",
     "category_reach": "overlaps",
     "cross_category_pairs": "overlaps",
+    "compare_groups": "overlaps",
+    "cell_tests": "overlaps",
     "representative_quotes": "quotes",
-    "QueryEncoder": "search",
     "search_by_meaning": "search",
+    "encode_texts": "search",
     # figures (plotly)
     "theme_map": "charts",
     "keyword_bar": "charts",
     "category_mix_bar": "charts",
     "category_theme_heatmap": "charts",
+    "attribute_bar": "charts",
+    "plotly_config": "charts",
     "comparison_sankey": "compare",
     # analyst workflow
-    "sweep": "sweep",
-    "row_config": "sweep",
+    "sweep": "tuning",
+    "row_config": "tuning",
     "seed_stability": "stability",
-    "add_stability_to_run": "stability",
+    "add_stability": "stability",
     "StabilityResult": "stability",
     "compare_runs": "compare",
     "carry_over_labels": "compare",

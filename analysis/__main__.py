@@ -1,4 +1,8 @@
-"""Command line: ``python -m analysis run [--input FILE] [--text-column ...] [--config FILE] [--out DIR]``."""
+"""Command line: ``python -m analysis run|job|password …`` (``--help`` on each explains every option).
+
+Every problem a user can fix ends in one Japanese sentence on stderr and exit status 2, never a
+traceback; an interrupted run (Ctrl+C) saves nothing and leaves nothing behind (exit status 130).
+"""
 
 from __future__ import annotations
 
@@ -7,41 +11,93 @@ import sys
 import time
 from pathlib import Path
 
-from .config import PipelineConfig, load_config
-from .corpus import CorpusError, load_file, load_seed
-from .pipeline import SEED_INPUT, STAGE_NAMES_JA, run_and_save
+from .errors import UserError
 
-_STAGE_ORDER = ["embed", "reduce", "cluster", "describe", "save", "stability"]
+_STAGE_ORDER = ["embed", "reduce", "cluster", "describe", "stability", "save"]
+MAX_STABILITY_SEEDS = 20
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its error line in Japanese (the detail stays as argparse words it)."""
+
+    def error(self, message: str) -> None:  # pragma: no cover - exercised through main()
+        self.print_usage(sys.stderr)
+        self.exit(2, f"エラー: 指定のしかたが正しくありません（{message}）。"
+                     f"使い方は「{self.prog} --help」で確かめられます。\n")
+
+
+def _seed(value: str) -> int:
+    try:
+        v = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"乱数の種は整数で指定してください: {value!r}") from None
+    if not 0 <= v <= 2**32 - 1:
+        raise argparse.ArgumentTypeError(f"乱数の種は 0 以上 {2**32 - 1} 以下にしてください: {v}")
+    return v
+
+
+def _stability(value: str) -> int:
+    try:
+        v = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"回数は整数で指定してください: {value!r}") from None
+    if not 0 <= v <= MAX_STABILITY_SEEDS:
+        raise argparse.ArgumentTypeError(f"回数は 0 以上 {MAX_STABILITY_SEEDS} 以下にしてください: {v}")
+    return v
+
+
+def _out_dir(value: str) -> Path:
+    if not value.strip():
+        raise argparse.ArgumentTypeError("保存先が空です")
+    if "\x00" in value:
+        raise argparse.ArgumentTypeError("保存先に使えない文字が含まれています")
+    return Path(value)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="python -m analysis",
         description="連携もやもやマップ: cluster comments by meaning and save a run for the dashboard.",
     )
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     r = sub.add_parser(
         "run",
         help="run the pipeline (embed → UMAP → HDBSCAN → keywords) and save the run",
         description="Run the pipeline on the seed document or a CSV/TSV/Excel file and save the run "
-        "under models/runs/<run id>/ (or --out). Prints progress per stage and a summary.",
+        "under models/runs/<run id>/ (or --out). Prints the column mapping, progress per stage and a summary.",
     )
     r.add_argument("--input", type=Path, help="CSV, TSV, .xlsx or .md file of comments (default: the seed document in data/)")
-    r.add_argument("--text-column", help="column holding the comment text (default: guessed from headers such as 意見, 回答, 自由記述)")
-    r.add_argument("--category-column", help="column with the partnership category or any grouping (default: guessed, e.g. 分類)")
-    r.add_argument("--role-column", help="column with the respondent role (default: guessed, e.g. 属性)")
-    r.add_argument("--id-column", help="column with unique comment ids (default: c001, c002, ... in row order)")
+    r.add_argument("--text-column", help="column holding the comment text (default: guessed from content and headers)")
+    r.add_argument("--attribute", action="append", dest="attributes", metavar="COLUMN",
+                   help="a grouping column to keep (年度, 地区, 年代, 所属 …); repeat for several (default: guessed)")
+    r.add_argument("--no-attributes", action="store_true", help="keep no attribute columns")
+    r.add_argument("--id-column", help="column with unique comment ids (default: guessed, else c001, c002, … in row order)")
+    r.add_argument("--name", help="name of the data set, shown in the dashboard (default: the file name)")
+    r.add_argument("--description", help="one or two sentences describing the data set, shown in the dashboard")
     r.add_argument("--config", type=Path, help="TOML file with pipeline settings (see README); unknown keys are errors")
     r.add_argument("--backend", help="embedding backend: hybrid (default), sudachi, use, e5, e5-hybrid or st:<local model path>")
-    r.add_argument("--seed", type=int, help="random seed for every random step (default 42)")
-    r.add_argument("--stability", type=int, default=0, metavar="N",
-                   help="also rerun UMAP + HDBSCAN with N other seeds and store each theme's stability (0-1) and the mean ARI (default 0: off)")
-    r.add_argument("--out", type=Path, help="folder to write the run to (default: models/runs/<run id>)")
+    r.add_argument("--seed", type=_seed, help="random seed for every random step (default 42)")
+    r.add_argument("--stability", type=_stability, default=0, metavar="N",
+                   help=f"also rerun UMAP + HDBSCAN with N other seeds (0-{MAX_STABILITY_SEEDS}) and store each theme's stability")
+    r.add_argument("--out", type=_out_dir, help="folder to write the run to (default: models/runs/<run id>); "
+                   "must not exist, be empty, or hold a run (then --force is needed)")
+    r.add_argument("--force", action="store_true", help="replace the run already saved in --out")
     r.add_argument("--quiet", action="store_true", help="print only the summary")
+
+    j = sub.add_parser("job", help="(internal) run one background analysis job of the dashboard")
+    j.add_argument("job_dir", type=Path)
+
+    pw = sub.add_parser("password", help="print a password entry for .streamlit/secrets.toml (see README)",
+                        description="Ask for a password twice and print the line to put under [passwords] in "
+                        ".streamlit/secrets.toml. Only the salted hash is printed; the password is never stored.")
+    pw.add_argument("user", help="user name")
+    pw.add_argument("--role", choices=["閲覧", "分析"], default="閲覧", help="閲覧 (browse) or 分析 (analyse: upload, rerun, delete, publish)")
     return p
 
 
-def _config(args: argparse.Namespace) -> PipelineConfig:
+def _config(args: argparse.Namespace):
+    from .config import PipelineConfig, load_config
+
     cfg = load_config(args.config) if args.config else PipelineConfig()
     changes = {}
     if args.backend:
@@ -52,22 +108,44 @@ def _config(args: argparse.Namespace) -> PipelineConfig:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from .corpus import load_file, load_seed
+    from .pipeline import SEED_INPUT, run_and_save
+    from .progress import STAGE_JA
+    from .runs import models_dir
+    from .storage import cleanup_stale_temps
+
+    cleanup_stale_temps(models_dir())
     cfg = _config(args)
     if args.input is None:
         comments = load_seed()
         info = dict(SEED_INPUT)
     else:
-        res = load_file(args.input, args.text_column, args.category_column, args.role_column, args.id_column)
+        attrs = [] if args.no_attributes else args.attributes
+        res = load_file(args.input, args.text_column, attrs, args.id_column)
         comments = res.comments
-        info = {"name": args.input.name, "kind": "file", "path": str(args.input.resolve())}
+        m = res.report.mapping
+        info = {"name": args.name or args.input.name, "kind": "file", "path": str(args.input.resolve()),
+                "columns": {"text": m.get("text"), "id": m.get("id"), "attributes": list(m.get("attributes", {}))},
+                "ids": "user" if m.get("id") else "generated"}
+        attr_names = list(m.get("attributes", {}).values())
+        print(f"本文の列: 「{m.get('text')}」 ／ ID の列: {('「' + str(m['id']) + '」') if m.get('id') else 'なし（c001 から自動で付けます）'}"
+              f" ／ 属性の列: {'、'.join('「' + a + '」' for a in attr_names) or 'なし'}", flush=True)
         print(res.report.summary_ja(), flush=True)
+    if args.name:
+        info["name"] = args.name
+    if args.description:
+        info["description"] = args.description
     start = time.perf_counter()
+    last = {"stage": None}
 
-    def progress(stage: str, frac: float) -> None:
-        if not args.quiet:
-            print(f"[{time.perf_counter() - start:6.1f}s] {stage}", flush=True)
+    def progress(stage: str, frac: float, detail: str) -> None:
+        if args.quiet or stage == last["stage"]:
+            return
+        last["stage"] = stage
+        print(f"[{time.perf_counter() - start:6.1f}s] {detail or STAGE_JA.get(stage, stage)}", flush=True)
 
-    run = run_and_save(comments, cfg, info, progress, out_dir=args.out, stability_seeds=args.stability)
+    run = run_and_save(comments, cfg, info, progress, out_dir=args.out, replace=args.force,
+                       stability_seeds=args.stability)
     q, tm = run.manifest["quality"], run.manifest["timings"]
     sil = "—" if q["silhouette"] is None else f"{q['silhouette']:.3f}"
     print(f"run: {run.run_id}")
@@ -76,17 +154,45 @@ def cmd_run(args: argparse.Namespace) -> int:
     if "stability" in run.manifest:
         st = run.manifest["stability"]
         print(f"stability over seeds {st['seeds']}: mean ARI {st['mean_ari']}, mean theme stability {st['mean_cluster_stability']}")
+    for notice in run.manifest.get("notices", []):
+        print(f"お知らせ: {notice}")
     print("seconds per stage: " + "  ".join(f"{k} {tm[k]:.2f}" for k in _STAGE_ORDER if k in tm) + f"  total {sum(tm.values()):.2f}")
+    return 0
+
+
+def cmd_job(args: argparse.Namespace) -> int:
+    from .jobs import run_job
+
+    return run_job(args.job_dir)
+
+
+def cmd_password(args: argparse.Namespace) -> int:
+    import getpass
+
+    from .accounts import hash_password, secrets_line
+
+    first = getpass.getpass("パスワード: ")
+    again = getpass.getpass("もう一度: ")
+    if first != again:
+        print("エラー: 2回の入力が一致しません。", file=sys.stderr)
+        return 2
+    if len(first) < 8:
+        print("エラー: パスワードは8文字以上にしてください。", file=sys.stderr)
+        return 2
+    print(secrets_line(args.user, hash_password(first), args.role))
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return cmd_run(args)
-    except CorpusError as exc:
+        return {"run": cmd_run, "job": cmd_job, "password": cmd_password}[args.command](args)
+    except UserError as exc:
         print(f"エラー: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("中断しました。途中の結果は保存していません。", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

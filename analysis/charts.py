@@ -22,37 +22,59 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-NOISE = -1
-NOISE_LABEL = "未分類"
-NOISE_COLOR = "#b8b8b8"
-
-# Fixed colours for the four partnership categories of the seed, so every chart agrees.
-CATEGORY_COLORS: dict[str, str] = {
-    "行政×行政": "#1f77b4",
-    "行政×専門機関": "#ff7f0e",
-    "専門機関×専門機関": "#2ca02c",
-    "行政・専門機関×地域": "#d62728",
-}
-ROLE_COLORS: dict[str, str] = {"行政職員": "#4c78a8", "専門機関職員": "#f58518", "未記載": "#bab0ac"}
-
-# A long qualitative palette (Plotly's Dark24 + Light24 heads), for themes and unknown categories.
-PALETTE: tuple[str, ...] = (
-    "#2E91E5", "#E15F99", "#1CA71C", "#FB0D0D", "#DA16FF", "#B68100", "#750D86", "#EB663B",
-    "#511CFB", "#00A08B", "#FB00D1", "#FC0080", "#B2828D", "#6C7C32", "#778AAE", "#862A16",
-    "#A777F1", "#620042", "#1616A7", "#DA60CA", "#6C4516", "#0D2A63", "#AF0038", "#222A2A",
-)
+from .schema import FONT_FAMILY, NOISE, NOISE_COLOR, NOISE_LABEL, PALETTE, VALUE_COLORS, ordered_values, theme_color
+from .schema import value_color_map as category_color_map
 
 LABELS_JA: dict[str, str] = {
     "theme": "テーマ",
     "broad": "大きなテーマ",
-    "category": "連携の分類",
-    "role": "回答者",
     "count": "件数",
     "share": "割合",
     "residual": "標準化残差",
 }
 
-FONT_FAMILY = "Noto Sans CJK JP, Hiragino Sans, Yu Gothic, Meiryo, sans-serif"
+#: plotly.js's own toolbar and messages in Japanese. Streamlit's bundled plotly.js registers only
+#: English; a chart's config may carry a dictionary (plotly looks up ``_context.locales[locale]``
+#: before its registry), so no extra JavaScript or CDN is needed.
+PLOTLY_JA: dict[str, str] = {
+    "Autoscale": "全体を表示",
+    "Box Select": "四角で囲んで選ぶ",
+    "Compare data on hover": "マウスを乗せた位置の値を比べる",
+    "Download plot": "画像として保存",
+    "Download plot as a PNG": "画像（PNG）として保存",
+    "Download plot as JSON": "データ（JSON）として保存",
+    "Lasso Select": "投げ縄で囲んで選ぶ",
+    "Pan": "動かす",
+    "Reset": "元に戻す",
+    "Reset axes": "表示を元に戻す",
+    "Reset view": "表示を元に戻す",
+    "Reset views": "表示を元に戻す",
+    "Show closest data on hover": "マウスを乗せた点の内容を表示",
+    "Toggle Spike Lines": "補助線の表示を切り替える",
+    "Toggle show closest data on hover": "マウスを乗せた点の表示を切り替える",
+    "Zoom": "拡大する範囲を選ぶ",
+    "Zoom in": "拡大",
+    "Zoom out": "縮小",
+    "Image download succeeded": "画像を保存しました",
+    "Preparing image - this may take a few seconds": "画像を準備しています（数秒かかります）",
+    "Sorry, there was a problem downloading your image!": "画像を保存できませんでした",
+    "Double-click to zoom back out": "ダブルクリックで元の大きさに戻ります",
+    "incoming flow count:": "流入する件数:",
+    "outgoing flow count:": "流出する件数:",
+    "source:": "元:",
+    "target:": "先:",
+}
+
+
+def plotly_config(**overrides: Any) -> dict[str, Any]:
+    """``config`` for ``st.plotly_chart`` / ``fig.to_html``: Japanese toolbar, no plotly logo."""
+    cfg: dict[str, Any] = {
+        "locale": "ja",
+        "locales": {"ja": {"dictionary": PLOTLY_JA, "format": {"decimal": ".", "thousands": ","}}},
+        "displaylogo": False,
+    }
+    cfg.update(overrides)
+    return cfg
 
 
 # --------------------------------------------------------------------------- text safety
@@ -104,32 +126,19 @@ def shorten(text: str, width: int = 24) -> str:
 
 # --------------------------------------------------------------------------- colours
 
-
-def category_color_map(categories: Iterable[str]) -> dict[str, str]:
-    """Colour per category: the fixed colours for the seed categories, the palette for others."""
-    out: dict[str, str] = {}
-    spare = iter(PALETTE[4:] * 4)
-    for c in categories:
-        if c in out:
-            continue
-        out[c] = CATEGORY_COLORS.get(c) or ROLE_COLORS.get(c) or next(spare)
-    return out
+#: Marker shapes cycle after each round of the palette, so theme 3 and theme 27 share a colour but
+#: not a shape.
+SYMBOLS: tuple[str, ...] = ("circle", "square", "diamond", "triangle-up", "cross", "star")
 
 
 def theme_color_map(clusters: Sequence[int]) -> dict[int, str]:
-    """Colour per cluster id (noise grey), stable for a given ordering of ids."""
-    out: dict[int, str] = {}
-    i = 0
-    for c in clusters:
-        c = int(c)
-        if c in out:
-            continue
-        if c == NOISE:
-            out[c] = NOISE_COLOR
-        else:
-            out[c] = PALETTE[i % len(PALETTE)]
-            i += 1
-    return out
+    """Colour per theme id (noise grey): fixed for the life of a run, whatever a filter shows."""
+    return {int(c): theme_color(int(c)) for c in clusters}
+
+
+def theme_symbol(cluster: int) -> str:
+    c = int(cluster)
+    return "circle-open" if c == NOISE else SYMBOLS[(c // len(PALETTE)) % len(SYMBOLS)]
 
 
 def _base_layout(fig: go.Figure, **kwargs: Any) -> go.Figure:
@@ -137,9 +146,18 @@ def _base_layout(fig: go.Figure, **kwargs: Any) -> go.Figure:
         font=dict(family=FONT_FAMILY, size=13),
         margin=dict(l=10, r=10, t=40, b=10),
         hoverlabel=dict(font=dict(family=FONT_FAMILY, size=13), align="left"),
+        separators=".,",
         **kwargs,
     )
     return fig
+
+
+def _integer_axis(axis_update, max_value: float) -> None:
+    """Counts are whole comments: ticks 0, 1, 2 … for small counts, integer labels otherwise."""
+    if max_value <= 10:
+        axis_update(dtick=1, tick0=0, tickformat="d", rangemode="tozero")
+    else:
+        axis_update(tickformat=",d", rangemode="tozero")
 
 
 # --------------------------------------------------------------------------- theme map
@@ -151,60 +169,58 @@ def theme_map(
     highlight_ids: Iterable[str] | None = None,
     hover_width: int = 40,
     height: int = 560,
+    attributes: Sequence[str] | None = None,
+    legend: str = "right",
 ) -> go.Figure:
-    """2-D scatter of comments, one trace per theme (or per category / role).
+    """2-D scatter of comments, one trace per theme (or broad theme, or value of an attribute).
 
     Parameters
     ----------
     table : one row per comment with ``comment_id``, ``text``, ``x``, ``y``, ``cluster``
-        (-1 = 未分類), ``label``, ``category`` and ``role`` (as :meth:`Run.table` returns).
-    color_by : ``"theme"``, ``"broad"`` (needs ``broad``; optional ``broad_label``),
-        ``"category"`` or ``"role"``.
+        (-1 = 未分類), ``label`` and the attribute columns (as :meth:`Run.table` returns).
+    color_by : ``"theme"``, ``"broad"`` (needs ``broad``; optional ``broad_label``) or the name of
+        an attribute column.
     highlight_ids : comments to draw larger with a black outline (others are faded); ``None``
         highlights nothing.
     hover_width : hover line width in display columns (a full-width character counts 2).
+    attributes : attribute columns shown in the hover (default: none).
+    legend : ``"right"`` or ``"bottom"`` (narrow screens: the map keeps the full width).
 
-    Each point's ``customdata`` is ``[comment_id]`` (a string); selections map back through it.
+    Themes keep their colour (by theme id, :func:`analysis.schema.theme_color`) whatever rows the
+    table holds. Each point's ``customdata`` is ``[comment_id]`` (a string); selections map back
+    through it.
     """
     fig = go.Figure()
     hi = set(highlight_ids) if highlight_ids is not None else None
     df = table.reset_index(drop=True)
+    attrs = [a for a in (attributes or []) if a in df.columns]
     if color_by in ("theme", "broad"):
         key = "cluster" if color_by == "theme" else "broad"
         if key not in df:
             raise KeyError(f"table has no column {key!r}")
         sizes = df[df[key] != NOISE][key].value_counts()
-        order = list(sizes.index) + ([NOISE] if (df[key] == NOISE).any() else [])
-        colors = theme_color_map(order)
+        order = sorted(sizes.index, key=lambda g: (-sizes[g], g)) + ([NOISE] if (df[key] == NOISE).any() else [])
         label_col = "label" if color_by == "theme" else ("broad_label" if "broad_label" in df else None)
         groups = []
         for g in order:
             sub = df[df[key] == g]
-            if g == NOISE:
-                name = NOISE_LABEL
-            elif label_col:
-                name = str(sub[label_col].iloc[0])
-            else:
-                name = f"テーマ群{g}"
-            groups.append((name, colors[int(g)], sub, g == NOISE))
-    elif color_by in ("category", "role"):
-        values = list(dict.fromkeys(df[color_by]))
-        if color_by == "category":
-            from .corpus import CATEGORIES
-
-            values = [c for c in CATEGORIES if c in values] + [c for c in values if c not in CATEGORIES]
+            name = NOISE_LABEL if g == NOISE else (str(sub[label_col].iloc[0]) if label_col else f"テーマ群{g}")
+            groups.append((name, theme_color(int(g)), theme_symbol(int(g)) if color_by == "theme" else
+                           ("circle-open" if g == NOISE else "circle"), sub, g == NOISE))
+    elif color_by in df.columns:
+        values = ordered_values(df[color_by], color_by)
         colors_c = category_color_map(values)
-        groups = [(v, colors_c[v], df[df[color_by] == v], False) for v in values]
+        groups = [(str(v), colors_c[v], "circle", df[df[color_by] == v], False) for v in values]
     else:
-        raise ValueError(f"color_by must be theme, broad, category or role, not {color_by!r}")
+        raise ValueError(f"color_by must be theme, broad or an attribute column, not {color_by!r}")
 
-    for name, color, sub, is_noise in groups:
+    for name, color, symbol, sub, is_noise in groups:
         if sub.empty:
             continue
-        hover = [
-            f"<b>{escape_html(theme)}</b> ・ {escape_html(cat)} ・ {escape_html(role)}<br>{hover_text(t, hover_width)}"
-            for t, theme, cat, role in zip(sub["text"], sub["label"], sub["category"], sub["role"])
-        ]
+        heads = ["<b>" + escape_html(theme) + "</b>" for theme in sub["label"]]
+        for a in attrs:
+            heads = [h + " ・ " + escape_html(v) for h, v in zip(heads, sub[a])]
+        hover = [f"{h}<br>{hover_text(t, hover_width)}" for h, t in zip(heads, sub["text"])]
         size = np.full(len(sub), 6.0 if is_noise else 9.0)
         line_w = np.zeros(len(sub))
         opacity = np.full(len(sub), 0.55 if is_noise else 0.85)
@@ -219,13 +235,8 @@ def theme_map(
                 y=sub["y"],
                 mode="markers",
                 name=escape_html(shorten(name, 28)),
-                marker=dict(
-                    color=color,
-                    size=size,
-                    opacity=opacity,
-                    symbol="circle-open" if is_noise else "circle",
-                    line=dict(width=line_w, color="#000000"),
-                ),
+                marker=dict(color=color, size=size, opacity=opacity, symbol=symbol,
+                            line=dict(width=line_w, color="#000000")),
                 customdata=[[str(c)] for c in sub["comment_id"]],
                 hovertext=hover,
                 hovertemplate="%{hovertext}<extra></extra>",
@@ -233,13 +244,13 @@ def theme_map(
         )
     fig.update_xaxes(showticklabels=False, title=None, showgrid=False, zeroline=False)
     fig.update_yaxes(showticklabels=False, title=None, showgrid=False, zeroline=False)
-    return _base_layout(
-        fig,
-        height=height,
-        dragmode="lasso",
-        legend=dict(title=dict(text=LABELS_JA.get(color_by, color_by)), itemsizing="constant"),
-        plot_bgcolor="#fafafa",
-    )
+    title = LABELS_JA.get(color_by, color_by)
+    if legend == "bottom":
+        leg = dict(title=dict(text=escape_html(title)), itemsizing="constant", orientation="h", yanchor="top",
+                   y=-0.02, xanchor="left", x=0)
+    else:
+        leg = dict(title=dict(text=escape_html(title)), itemsizing="constant")
+    return _base_layout(fig, height=height, dragmode="lasso", legend=leg, plot_bgcolor="#fafafa")
 
 
 def selected_comment_ids(event: Any) -> list[str]:
@@ -284,26 +295,22 @@ def keyword_bar(
     value_label: str = "件数",
     height: int | None = None,
 ) -> go.Figure:
-    """Horizontal bar chart of keywords, the first word on top."""
+    """Horizontal bar chart of keywords (counts of comments), the first word on top."""
     words = [escape_html(w) for w in words]
+    vals = list(values)
     fig = go.Figure(
-        go.Bar(
-            x=list(values),
-            y=words,
-            orientation="h",
-            marker_color="#4c78a8",
-            hovertemplate="%{y}: %{x}<extra></extra>",
-        )
+        go.Bar(x=vals, y=words, orientation="h", marker_color="#4c78a8", hovertemplate="%{y}: %{x}件<extra></extra>")
     )
     fig.update_yaxes(autorange="reversed", title=None)
-    fig.update_xaxes(title=value_label)
+    fig.update_xaxes(title=escape_html(value_label))
+    _integer_axis(fig.update_xaxes, max(vals, default=0))
     return _base_layout(fig, height=height or max(220, 28 * len(words) + 80), showlegend=False)
 
 
 def category_mix_bar(counts: pd.Series | Mapping[str, int], title: str | None = None) -> go.Figure:
-    """Horizontal bars of how many comments of one theme come from each category."""
+    """Horizontal bars of how many comments of one theme have each value of an attribute."""
     s = pd.Series(counts, dtype=float) if not isinstance(counts, pd.Series) else counts.astype(float)
-    colors = category_color_map(s.index)
+    colors = category_color_map(list(s.index))
     fig = go.Figure(
         go.Bar(
             x=s.values,
@@ -314,7 +321,8 @@ def category_mix_bar(counts: pd.Series | Mapping[str, int], title: str | None = 
         )
     )
     fig.update_yaxes(autorange="reversed", title=None)
-    fig.update_xaxes(title=LABELS_JA["count"], rangemode="tozero")
+    fig.update_xaxes(title=LABELS_JA["count"])
+    _integer_axis(fig.update_xaxes, float(s.max()) if len(s) else 0.0)
     return _base_layout(
         fig,
         height=max(200, 36 * len(s) + 90),
@@ -323,52 +331,53 @@ def category_mix_bar(counts: pd.Series | Mapping[str, int], title: str | None = 
     )
 
 
-def category_role_bar(table: pd.DataFrame, categories: Sequence[str] | None = None) -> go.Figure:
-    """Stacked bars: comments per category, split by respondent role."""
-    cats = list(categories) if categories is not None else _ordered_categories(table["category"])
-    roles = _ordered_roles(table["role"])
-    counts = pd.crosstab(table["category"], table["role"]).reindex(index=cats, columns=roles, fill_value=0)
-    colors = category_color_map(roles)
+def attribute_bar(table: pd.DataFrame, x: str, stack: str | None = None) -> go.Figure:
+    """Bars: comments per value of attribute ``x``, stacked by the values of ``stack`` (optional)."""
+    xs = ordered_values(table[x], x)
     fig = go.Figure()
-    for role in roles:
-        fig.add_trace(
-            go.Bar(
-                x=[escape_html(c) for c in counts.index],
-                y=counts[role].values,
-                name=escape_html(role),
-                marker_color=colors[role],
-                hovertemplate="%{x}<br>" + escape_html(role) + ": %{y}件<extra></extra>",
-            )
-        )
-    fig.update_xaxes(title=LABELS_JA["category"])
-    fig.update_yaxes(title=LABELS_JA["count"], rangemode="tozero")
-    return _base_layout(fig, barmode="stack", height=360, legend=dict(title=dict(text=LABELS_JA["role"])))
+    if stack is None or stack not in table.columns or stack == x:
+        counts = table[x].value_counts().reindex(xs, fill_value=0)
+        colors = category_color_map(xs)
+        fig.add_trace(go.Bar(x=[escape_html(v) for v in xs], y=counts.values, marker_color=[colors[v] for v in xs],
+                             hovertemplate="%{x}: %{y}件<extra></extra>"))
+        top = float(counts.max()) if len(counts) else 0.0
+    else:
+        ss = ordered_values(table[stack], stack)
+        counts = pd.crosstab(table[x], table[stack]).reindex(index=xs, columns=ss, fill_value=0)
+        colors = category_color_map(ss)
+        for v in ss:
+            fig.add_trace(go.Bar(x=[escape_html(c) for c in counts.index], y=counts[v].values, name=escape_html(v),
+                                 marker_color=colors[v],
+                                 hovertemplate="%{x}<br>" + escape_html(v) + ": %{y}件<extra></extra>"))
+        top = float(counts.sum(axis=1).max()) if len(counts) else 0.0
+    fig.update_xaxes(title=escape_html(x))
+    fig.update_yaxes(title=LABELS_JA["count"])
+    _integer_axis(fig.update_yaxes, top)
+    legend = dict(title=dict(text=escape_html(stack))) if stack else None
+    return _base_layout(fig, barmode="stack", height=360, legend=legend, showlegend=bool(stack))
 
 
-def _ordered_categories(values: Iterable[str]) -> list[str]:
-    from .corpus import CATEGORIES
+# The seed's two attributes, for callers written before attributes were general.
+def category_role_bar(table: pd.DataFrame, categories: Sequence[str] | None = None) -> go.Figure:
+    from .schema import SEED_CATEGORY, SEED_ROLE
 
-    present = list(dict.fromkeys(values))
-    return [c for c in CATEGORIES if c in present] + sorted(c for c in present if c not in CATEGORIES)
-
-
-def _ordered_roles(values: Iterable[str]) -> list[str]:
-    from .corpus import ROLES
-
-    present = list(dict.fromkeys(values))
-    return [r for r in ROLES if r in present] + sorted(r for r in present if r not in ROLES)
+    return attribute_bar(table, SEED_CATEGORY, SEED_ROLE)
 
 
 # --------------------------------------------------------------------------- heatmap
 
 
-def category_theme_heatmap(matrix: pd.DataFrame, mode: str = "counts", max_label: int = 26) -> go.Figure:
-    """Theme (rows) × category (columns) heatmap.
+def category_theme_heatmap(matrix: pd.DataFrame, mode: str = "counts", max_label: int = 26,
+                           attribute: str = "", marks: pd.DataFrame | None = None) -> go.Figure:
+    """Theme (rows) × attribute value (columns) heatmap.
 
     Parameters
     ----------
-    matrix : rows = themes (index = theme labels, already unique), columns = categories; values
-        are counts, shares (0-1) or standardized residuals, as ``mode`` says.
+    matrix : rows = themes (index = theme labels, already unique), columns = values of ``attribute``;
+        values are counts, shares (0-1) or standardized residuals, as ``mode`` says.
+    attribute : the column axis title (e.g. 連携の分類, 地区).
+    marks : optional same-shape table of short strings appended to each cell's text (e.g. 「*」 for a
+        significant cell, 「△」 for a small expected count).
     mode : ``"counts"`` (件数), ``"shares"`` (割合, shown as %) or ``"residuals"`` (標準化残差,
         diverging colours centred on 0: red = more than expected, blue = fewer).
     """
@@ -387,6 +396,9 @@ def category_theme_heatmap(matrix: pd.DataFrame, mode: str = "counts", max_label
         text = [[f"{v:+.1f}" for v in row] for row in z]
         colorscale, zmid, cbar = "RdBu_r", 0.0, LABELS_JA["residual"]
         fmt = "%{z:+.2f}"
+    if marks is not None:
+        mk = marks.reindex(index=matrix.index, columns=matrix.columns).fillna("").to_numpy()
+        text = [[t + str(m) for t, m in zip(trow, mrow)] for trow, mrow in zip(text, mk)]
     rows = [escape_html(shorten(r, max_label)) for r in matrix.index]
     # Shortened labels may collide; plotly would merge such rows, so make them unique.
     seen: dict[str, int] = {}
@@ -418,5 +430,5 @@ def category_theme_heatmap(matrix: pd.DataFrame, mode: str = "counts", max_label
         )
     )
     fig.update_yaxes(autorange="reversed", title=LABELS_JA["theme"])
-    fig.update_xaxes(title=LABELS_JA["category"], side="top")
+    fig.update_xaxes(title=escape_html(attribute) or None, side="top")
     return _base_layout(fig, height=max(320, 30 * len(rows) + 140))

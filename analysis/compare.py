@@ -1,6 +1,8 @@
 """Compare two runs: which theme became which.
 
-Comments are matched by ``comment_id`` (only comments present in both runs count). For every pair
+Comments present in both runs are matched by the user's own id column when both runs have one
+(or both analysed the seed), otherwise by their text: generated ids (c001, c002 …) only number the
+rows of one file and say nothing about another file. Only matched comments count. For every pair
 of clusters (a from the earlier run, b from the later) the overlap ``N[a, b]`` gives three shares:
 
 * ``share_ab = N / size_a``: how much of a went to b;
@@ -34,7 +36,8 @@ import numpy as np
 import pandas as pd
 
 from .corpus import CorpusError
-from .runs import NOISE, Run, load_run, rename_cluster
+from .runs import Run, load_run
+from .schema import FONT_FAMILY, NOISE, NOISE_LABEL, theme_color
 
 STATUS_JA: dict[str, str] = {
     "kept": "維持",
@@ -45,7 +48,6 @@ STATUS_JA: dict[str, str] = {
     "new": "新規",
     "gone": "消滅",
 }
-NOISE_LABEL = "未分類"
 COLUMNS = ["status", "status_ja", "clusters_a", "clusters_b", "label_a", "label_b", "size_a", "size_b",
            "overlap", "jaccard", "note"]
 
@@ -64,18 +66,47 @@ def _labels(run: Run) -> dict[int, str]:
     return out
 
 
+def has_own_ids(run: Run) -> bool:
+    """Whether the run's comment ids are meaningful across files (the user's id column, or the seed)."""
+    info = run.manifest.get("input") if isinstance(run.manifest.get("input"), dict) else {}
+    cols = info.get("columns") if isinstance(info.get("columns"), dict) else {}
+    return info.get("kind") == "seed" or bool(cols.get("id")) or info.get("ids") == "user"
+
+
+def match_key(run_a: Run, run_b: Run) -> str:
+    """``"comment_id"`` when both runs carry meaningful ids, else ``"text_norm"``."""
+    return "comment_id" if has_own_ids(run_a) and has_own_ids(run_b) else "text_norm"
+
+
+def _keyed(run: Run, key: str) -> pd.Series:
+    """Cluster per matching key; repeated texts get ``#2``, ``#3`` … so each matches once."""
+    keys = run.comments[key].astype(str)
+    if key == "text_norm":
+        keys = keys + keys.groupby(keys).cumcount().map(lambda i: "" if i == 0 else f"#{i + 1}")
+    return pd.Series(run.assignments["cluster"].astype(int).to_numpy(), index=keys.to_numpy())
+
+
 def aligned_labels(run_a: Run | str | Path, run_b: Run | str | Path) -> pd.DataFrame:
-    """Cluster of each comment present in both runs: DataFrame index comment_id, columns ``a``, ``b``
-    (int, -1 = noise), in run a's order. ``attrs`` holds ``n_only_a`` and ``n_only_b``."""
+    """Cluster of each comment present in both runs: DataFrame indexed by the matching key, columns
+    ``a``, ``b`` (int, -1 = noise), in run a's order. ``attrs``: ``n_only_a``, ``n_only_b``, ``key``."""
     ra, rb = _as_run(run_a), _as_run(run_b)
-    a = ra.assignments.assign(comment_id=ra.assignments["comment_id"].astype(str)).set_index("comment_id")["cluster"]
-    b = rb.assignments.assign(comment_id=rb.assignments["comment_id"].astype(str)).set_index("comment_id")["cluster"]
+    key = match_key(ra, rb)
+    a, b = _keyed(ra, key), _keyed(rb, key)
     common = a.index[a.index.isin(b.index)]
     if len(common) == 0:
-        raise CorpusError("2つの分析結果に共通するコメント（comment_id）がないため、比較できません。")
-    out = pd.DataFrame({"a": a.loc[common].astype(int).to_numpy(), "b": b.loc[common].astype(int).to_numpy()}, index=common)
-    out.attrs.update(n_only_a=int(len(a) - len(common)), n_only_b=int((~b.index.isin(a.index)).sum()))
+        how = "ID" if key == "comment_id" else "本文"
+        raise CorpusError(f"2つの分析結果には、{how}が一致するコメントが1件もないため、比較できません。")
+    out = pd.DataFrame({"a": a.loc[common].to_numpy(), "b": b.loc[common].to_numpy()}, index=common)
+    out.attrs.update(n_only_a=int(len(a) - len(common)), n_only_b=int((~b.index.isin(a.index)).sum()), key=key)
     return out
+
+
+def matched_count(run_a: Run | str | Path, run_b: Run | str | Path) -> tuple[int, str]:
+    """(number of comments the two runs share, matching key) — 0 when nothing matches."""
+    ra, rb = _as_run(run_a), _as_run(run_b)
+    key = match_key(ra, rb)
+    a, b = _keyed(ra, key), _keyed(rb, key)
+    return int(a.index.isin(b.index).sum()), key
 
 
 def overlap_matrix(run_a: Run | str | Path, run_b: Run | str | Path, include_noise: bool = True) -> pd.DataFrame:
@@ -247,7 +278,13 @@ def carry_over_labels(old_run: Run | str | Path, new_run: Run | str | Path, min_
 
 
 def apply_labels(run: Run, labels: dict[int, str]) -> None:
-    """Set theme names on ``run`` (e.g. from :func:`carry_over_labels`); saved runs keep them in labels.json."""
+    """Set theme names on ``run`` (e.g. from :func:`carry_over_labels`).
+
+    A saved run keeps them in labels.json (written under the run's lock); an unsaved run keeps
+    them in memory and :func:`analysis.runs.save_run` writes them with the run.
+    """
+    from .runs import rename_cluster
+
     for cluster, name in labels.items():
         if run.path is not None:
             rename_cluster(run, int(cluster), name)
@@ -260,22 +297,20 @@ def _rgba(hex_color: str, alpha: float) -> str:
     return f"rgba({int(h[0:2], 16)},{int(h[2:4], 16)},{int(h[4:6], 16)},{alpha})"
 
 
-_PALETTE = ("#2E91E5", "#E15F99", "#1CA71C", "#FB0D0D", "#DA16FF", "#B68100", "#750D86", "#EB663B",
-            "#511CFB", "#00A08B", "#FB00D1", "#FC0080", "#B2828D", "#6C7C32", "#778AAE", "#862A16")
-_NOISE_COLOR = "#b8b8b8"
-
-
 def comparison_sankey(
     run_a: Run | str | Path,
     run_b: Run | str | Path,
     include_noise: bool = True,
     min_flow: int = 1,
     title: str | None = None,
+    names: tuple[str, str] | None = None,
 ):
     """Plotly Sankey of how the common comments move from run a's themes (left) to run b's (right).
 
     Node labels are ``label（n件）`` (HTML-escaped); flows smaller than ``min_flow`` comments are
-    hidden. Returns a ``plotly.graph_objects.Figure`` with one ``Sankey`` trace.
+    hidden. A theme keeps its own colour (by id) on each side, flows take the colour of their left
+    theme. ``names`` are readable names of the two runs for the title (default: data set name and
+    date). Returns a ``plotly.graph_objects.Figure`` with one ``Sankey`` trace.
     """
     import plotly.graph_objects as go
 
@@ -284,7 +319,7 @@ def comparison_sankey(
     la, lb = _labels(ra), _labels(rb)
     ids_a, ids_b = list(counts.index), list(counts.columns)
     n = counts.to_numpy()
-    color = lambda c: _NOISE_COLOR if c == NOISE else _PALETTE[c % len(_PALETTE)]  # noqa: E731
+    color = theme_color
     node_labels = [f"{html.escape(la[c])}（{int(n[i].sum())}件）" for i, c in enumerate(ids_a)]
     node_labels += [f"{html.escape(lb[c])}（{int(n[:, j].sum())}件）" for j, c in enumerate(ids_b)]
     node_colors = [color(c) for c in ids_a] + [color(c) for c in ids_b]
@@ -305,12 +340,17 @@ def comparison_sankey(
                   "hovertemplate": "%{customdata}<br>%{value}件<extra></extra>"},
         )
     )
-    name_a = html.escape(str(ra.run_id))
-    name_b = html.escape(str(rb.run_id))
+    name_a, name_b = (html.escape(n) for n in (names or (run_name(ra), run_name(rb))))
     fig.update_layout(
-        title=title or f"テーマの対応: {name_a}（左）→ {name_b}（右）",
-        font={"family": "Noto Sans CJK JP, Hiragino Sans, Yu Gothic, Meiryo, sans-serif", "size": 12},
+        title=html.escape(title) if title else f"テーマの対応: {name_a}（左）→ {name_b}（右）",
+        font={"family": FONT_FAMILY, "size": 12},
         height=max(400, 26 * max(len(ids_a), len(ids_b))),
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
     )
     return fig
+
+
+def run_name(run: Run) -> str:
+    """A readable short name: data set name and creation date (「連携の“もやもや”集（2022） 12/01 15:05」)."""
+    created = str(run.manifest.get("created", ""))[5:16].replace("T", " ").replace("-", "/")
+    return " ".join(x for x in (run.dataset["name"] or "分析結果", created) if x)

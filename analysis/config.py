@@ -26,6 +26,10 @@ from typing import Any
 from .corpus import CorpusError
 
 
+class ConfigError(CorpusError):
+    """A setting has the wrong type or is out of range; the message (Japanese) names it."""
+
+
 @dataclass(frozen=True)
 class EmbeddingConfig:
     """Which embedding backend and its settings.
@@ -109,10 +113,78 @@ class PipelineConfig:
             _check_keys(type(getattr(self, stage)), subs, stage)
             top[stage] = dataclasses.replace(getattr(self, stage), **subs)
         _check_keys(PipelineConfig, top, "")
-        return dataclasses.replace(self, **top)
+        return validate(dataclasses.replace(self, **top))
 
 
 _STAGES = {"embedding": EmbeddingConfig, "umap": UmapConfig, "hdbscan": HdbscanConfig, "describe": DescribeConfig}
+
+# (type, minimum, maximum, allowed values, may be None) per setting; ranges are what the stages accept
+# (a seed must fit numpy's RandomState, UMAP needs at least 2 neighbours, …).
+_RULES: dict[str, tuple[type, float | None, float | None, tuple | None, bool]] = {
+    "seed": (int, 0, 2**32 - 1, None, False),
+    "embedding.backend": (str, None, None, None, False),
+    "embedding.lexical_weight": (float, 0.0, 100.0, None, False),
+    "embedding.dense_weight": (float, 0.0, 100.0, None, False),
+    "embedding.svd_dims": (int, 2, 2000, None, False),
+    "umap.n_neighbors": (int, 2, 500, None, False),
+    "umap.n_components": (int, 2, 100, None, False),
+    "umap.min_dist": (float, 0.0, 1.0, None, False),
+    "umap.map_min_dist": (float, 0.0, 1.0, None, False),
+    "umap.metric": (str, None, None, ("cosine", "euclidean"), False),
+    "umap.parallel_layout": (bool, None, None, None, False),
+    "hdbscan.min_cluster_size": (int, 2, 1_000_000, None, False),
+    "hdbscan.min_cluster_share": (float, 0.0, 0.5, None, False),
+    "hdbscan.min_samples": (int, 1, 1000, None, True),
+    "hdbscan.cluster_selection_method": (str, None, None, ("leaf", "eom"), False),
+    "hdbscan.cluster_selection_epsilon": (float, 0.0, 100.0, None, False),
+    "describe.n_keywords": (int, 1, 50, None, False),
+    "describe.label_keywords": (int, 1, 10, None, False),
+    "describe.mmr_diversity": (float, 0.0, 1.0, None, False),
+    "describe.n_broad": (int, 1, 1000, None, True),
+}
+_TYPE_JA = {int: "整数", float: "数値", str: "文字列", bool: "true または false"}
+
+
+def _check_value(key: str, value: Any) -> Any:
+    """The value for setting ``key`` if it has the right type and range, else :class:`ConfigError`."""
+    typ, lo, hi, allowed, nullable = _RULES[key]
+    if value is None:
+        if nullable:
+            return None
+        raise ConfigError(f"設定「{key}」に値がありません。{_TYPE_JA[typ]}で指定してください。")
+    ok = (
+        (typ is bool and isinstance(value, bool))
+        or (typ is int and isinstance(value, int) and not isinstance(value, bool))
+        or (typ is float and isinstance(value, (int, float)) and not isinstance(value, bool))
+        or (typ is str and isinstance(value, str))
+    )
+    if not ok:
+        raise ConfigError(f"設定「{key}」は{_TYPE_JA[typ]}で指定してください（指定された値: {value!r}）。")
+    if typ is float:
+        value = float(value)
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ConfigError(f"設定「{key}」に有限の数値を指定してください（指定された値: {value!r}）。")
+    if typ is str:
+        value = value.strip()
+        if not value:
+            raise ConfigError(f"設定「{key}」が空です。")
+    if allowed is not None and value not in allowed:
+        raise ConfigError(f"設定「{key}」には {'、'.join(map(str, allowed))} のどれかを指定してください（指定された値: {value!r}）。")
+    if lo is not None and value < lo or hi is not None and value > hi:
+        raise ConfigError(f"設定「{key}」は {lo:g} 以上 {hi:g} 以下にしてください（指定された値: {value!r}）。")
+    return value
+
+
+def validate(cfg: "PipelineConfig") -> "PipelineConfig":
+    """``cfg`` if every setting has the right type and range; raises :class:`ConfigError` otherwise."""
+    for key in _RULES:
+        obj: Any = cfg
+        for part in key.split("."):
+            obj = getattr(obj, part)
+        _check_value(key, obj)
+    if cfg.embedding.lexical_weight == 0 and cfg.embedding.dense_weight == 0:
+        raise ConfigError("設定「embedding.lexical_weight」と「embedding.dense_weight」の両方を 0 にはできません。")
+    return cfg
 
 
 def _check_keys(cls: type, data: dict[str, Any], where: str) -> None:
@@ -120,24 +192,26 @@ def _check_keys(cls: type, data: dict[str, Any], where: str) -> None:
     unknown = sorted(set(data) - known)
     if unknown:
         place = f"[{where}] の" if where else ""
-        raise CorpusError(
+        raise ConfigError(
             f"設定{place}項目 {', '.join(unknown)} は使えません。使える項目: {', '.join(sorted(known))}"
         )
 
 
 def config_from_dict(data: dict[str, Any]) -> PipelineConfig:
     """Build a config from nested dicts (as in TOML or a run manifest); unknown keys are rejected."""
+    if not isinstance(data, dict):
+        raise ConfigError("設定は表（キーと値の組）で指定してください。")
     _check_keys(PipelineConfig, data, "")
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
         if key in _STAGES:
             if not isinstance(value, dict):
-                raise CorpusError(f"設定 [{key}] は表（テーブル）で指定してください。")
+                raise ConfigError(f"設定 [{key}] は表（テーブル）で指定してください。")
             _check_keys(_STAGES[key], value, key)
-            kwargs[key] = _STAGES[key](**value)
+            kwargs[key] = _STAGES[key](**{k: _check_value(f"{key}.{k}", v) for k, v in value.items()})
         else:
-            kwargs[key] = value
-    return PipelineConfig(**kwargs)
+            kwargs[key] = _check_value(key, value)
+    return validate(PipelineConfig(**kwargs))
 
 
 def load_config(path: str | Path) -> PipelineConfig:
@@ -146,9 +220,11 @@ def load_config(path: str | Path) -> PipelineConfig:
     try:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise CorpusError(f"設定ファイルが見つかりません: {p}") from exc
+        raise ConfigError(f"設定ファイルが見つかりません: {p}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"設定ファイルを読み込めません（UTF-8 のテキストファイルを指定してください）: {p}") from exc
     except tomllib.TOMLDecodeError as exc:
-        raise CorpusError(f"設定ファイルの書式が正しくありません（TOML）: {exc}") from exc
+        raise ConfigError(f"設定ファイルの書式が正しくありません（TOML）: {exc}") from exc
     return config_from_dict(data)
 
 

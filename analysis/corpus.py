@@ -1,16 +1,19 @@
-"""Comment schema, the seed-document parser and CSV/TSV/Excel loading.
+"""Comment tables: the seed-document parser and CSV/TSV/Excel loading.
 
-Every comment table produced here has the columns of :data:`COMMENT_COLUMNS`:
+Every comment table produced here has the core columns of :data:`analysis.schema.CORE_COLUMNS`
+followed by its attribute columns (in the order the user mapped them):
 
 ``comment_id``  stable string id (``c001`` ... in source order, or the user's id column)
 ``text``        the comment as written (markdown markers removed), used for display
 ``text_norm``   NFKC-normalised text with line breaks removed, used for analysis
-``category``    partnership category (free values for user files)
-``role``        respondent role (``未記載`` when unknown)
 ``emphasis``    list of phrases the editors set in bold (empty for user files)
 ``position``    0-based position in the source (document order / row order)
 ``source_line`` 1-based line in the seed document, or the row number of a user file
                 (header = row 1, so the first data row is row 2, as Excel shows it)
+attributes      one column per grouping attribute, named by its header (the seed has
+                連携の分類 and 回答者); empty values are ``未記載``
+
+:func:`attributes_of` names a table's attribute columns.
 
 Every failure raises :class:`CorpusError` whose message is Japanese and meant for end users.
 """
@@ -26,38 +29,39 @@ from pathlib import Path
 
 import pandas as pd
 
+from .errors import UserError
+from .schema import (
+    CATEGORIES,
+    CORE_COLUMNS,
+    ROLE_AGENCY,
+    ROLE_GOV,
+    ROLES,
+    SEED_CATEGORY,
+    SEED_ROLE,
+    UNKNOWN,
+    attribute_column_name,
+)
+
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 SEED_PATH = DATA_DIR / "renkei_moyamoya_2022.md"
 
-CATEGORIES: tuple[str, ...] = (
-    "行政×行政",
-    "行政×専門機関",
-    "専門機関×専門機関",
-    "行政・専門機関×地域",
-)
-ROLE_GOV = "行政職員"
-ROLE_AGENCY = "専門機関職員"
-UNKNOWN = "未記載"
-ROLES: tuple[str, ...] = (ROLE_GOV, ROLE_AGENCY, UNKNOWN)
-
-COMMENT_COLUMNS: tuple[str, ...] = (
-    "comment_id",
-    "text",
-    "text_norm",
-    "category",
-    "role",
-    "emphasis",
-    "position",
-    "source_line",
-)
+#: The seed's columns: the core columns and its two attributes.
+COMMENT_COLUMNS: tuple[str, ...] = CORE_COLUMNS + (SEED_CATEGORY, SEED_ROLE)
+__all__ = ["CATEGORIES", "ROLES", "ROLE_GOV", "ROLE_AGENCY", "UNKNOWN", "COMMENT_COLUMNS", "CorpusError",
+           "load_seed", "parse_seed", "load_file", "attributes_of", "normalize_text"]
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 200_000
 SUPPORTED_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx")
 
 
-class CorpusError(ValueError):
+class CorpusError(UserError):
     """Bad input, with a message in Japanese that can be shown to the user as is."""
+
+
+def attributes_of(comments: pd.DataFrame) -> list[str]:
+    """The attribute columns of a comment table (every column that is not a core column), in order."""
+    return [c for c in comments.columns if c not in CORE_COLUMNS]
 
 
 def normalize_text(text: str) -> str:
@@ -144,13 +148,13 @@ def parse_seed(markdown: str) -> pd.DataFrame:
         rows.append(
             {
                 "text": text,
-                "category": category,
-                "role": role,
+                SEED_CATEGORY: category,
+                SEED_ROLE: role,
                 "emphasis": emphasis,
                 "source_line": line_no,
             }
         )
-    return _finish(pd.DataFrame(rows))
+    return _finish(pd.DataFrame(rows), attributes=[SEED_CATEGORY, SEED_ROLE])
 
 
 def load_seed(path: str | Path | None = None) -> pd.DataFrame:
@@ -159,7 +163,7 @@ def load_seed(path: str | Path | None = None) -> pd.DataFrame:
     return parse_seed(p.read_text(encoding="utf-8"))
 
 
-def _finish(df: pd.DataFrame, ids: list[str] | None = None) -> pd.DataFrame:
+def _finish(df: pd.DataFrame, ids: list[str] | None = None, attributes: list[str] = ()) -> pd.DataFrame:
     df = df.reset_index(drop=True)
     n = len(df)
     width = max(3, len(str(n)))
@@ -168,14 +172,14 @@ def _finish(df: pd.DataFrame, ids: list[str] | None = None) -> pd.DataFrame:
     df["position"] = range(n)
     if "emphasis" not in df:
         df["emphasis"] = [[] for _ in range(n)]
-    return df[list(COMMENT_COLUMNS)]
+    return df[list(CORE_COLUMNS) + list(attributes)]
 
 
 # --------------------------------------------------------------------------- user files
 
 TEXT_HEADER_HINTS = ("意見", "回答", "自由記述", "コメント", "本文", "内容", "もやもや", "text", "comment")
-CATEGORY_HEADER_HINTS = ("分類", "カテゴリ", "区分", "分野", "連携", "category")
-ROLE_HEADER_HINTS = ("属性", "役割", "職種", "立場", "所属", "回答者", "role")
+ATTRIBUTE_HEADER_HINTS = ("分類", "カテゴリ", "区分", "分野", "連携", "category", "属性", "役割", "職種", "立場", "所属",
+                          "回答者", "role", "年度", "地区", "地域", "年代", "部署", "課")
 ID_HEADER_HINTS = ("id", "番号", "no", "№")
 
 
@@ -184,34 +188,56 @@ class ColumnGuess:
     """Best guesses for which columns of a user table hold what (``None``: no guess)."""
 
     text: str | None
-    category: str | None = None
-    role: str | None = None
+    attributes: tuple[str, ...] = ()
     id: str | None = None
+
+
+@dataclass(frozen=True)
+class SkippedRow:
+    """A data row of the file that did not become a comment, and why (Japanese)."""
+
+    line: int
+    reason: str
 
 
 @dataclass
 class LoadReport:
-    """What happened to the rows of a user file; nothing is dropped without being counted here."""
+    """What happened to the rows of a user file; nothing is dropped without being counted here.
+
+    ``n_rows`` data rows in the file = ``n_comments`` + ``len(skipped)``, always.
+    """
 
     n_rows: int
     n_comments: int
-    blank_rows: list[int] = field(default_factory=list)
+    skipped: list[SkippedRow] = field(default_factory=list)
     duplicate_groups: list[list[str]] = field(default_factory=list)
     encoding: str | None = None
+    notes: list[str] = field(default_factory=list)
+    mapping: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def blank_rows(self) -> list[int]:
+        return [s.line for s in self.skipped if s.reason == BLANK_REASON]
 
     def summary_ja(self) -> str:
         parts = [f"{self.n_rows}行を読み込み、{self.n_comments}件のコメントを取り込みました。"]
-        if self.blank_rows:
-            shown = "、".join(str(r) for r in self.blank_rows[:10])
-            more = " ほか" if len(self.blank_rows) > 10 else ""
-            parts.append(f"本文が空の{len(self.blank_rows)}行（行番号 {shown}{more}）は除外しました。")
+        reasons: dict[str, list[int]] = {}
+        for sk in self.skipped:
+            reasons.setdefault(sk.reason, []).append(sk.line)
+        for reason, lines in reasons.items():
+            shown = "、".join(str(r) for r in lines[:10])
+            more = " ほか" if len(lines) > 10 else ""
+            parts.append(f"{reason}の{len(lines)}行（行番号 {shown}{more}）は除外しました。")
         if self.duplicate_groups:
             n_dup = sum(len(g) for g in self.duplicate_groups)
             parts.append(
                 f"まったく同じ本文のコメントが{len(self.duplicate_groups)}組（計{n_dup}件）あります。"
                 "除外せずにそのまま分析します。"
             )
-        return "".join(parts)
+        return "".join(parts + self.notes)
+
+
+BLANK_REASON = "本文が空"
 
 
 @dataclass
@@ -294,7 +320,7 @@ def _find(columns: list[str], hints: tuple[str, ...], exclude: set[str]) -> str 
 
 
 def guess_columns(table: pd.DataFrame) -> ColumnGuess:
-    """Guess text / category / role / id columns from common Japanese headers.
+    """Guess the text, attribute and id columns from common Japanese headers.
 
     When no header matches, the text column is the one with the longest average content.
     """
@@ -306,10 +332,8 @@ def guess_columns(table: pd.DataFrame) -> ColumnGuess:
         lengths = {c: table[c].astype(str).str.len().mean() for c in cols if c not in used}
         text = max(lengths, key=lengths.get) if lengths else None
     used |= {text}
-    category = _find(cols, CATEGORY_HEADER_HINTS, used)
-    used |= {category}
-    role = _find(cols, ROLE_HEADER_HINTS, used)
-    return ColumnGuess(text=text, category=category, role=role, id=id_col)
+    attrs = tuple(c for c in cols if c not in used and any(h.lower() in c.lower() for h in ATTRIBUTE_HEADER_HINTS))
+    return ColumnGuess(text=text, attributes=attrs, id=id_col)
 
 
 def _require_column(table: pd.DataFrame, name: str | None, what: str) -> None:
@@ -321,35 +345,38 @@ def _require_column(table: pd.DataFrame, name: str | None, what: str) -> None:
 def comments_from_table(
     table: pd.DataFrame,
     text_column: str,
-    category_column: str | None = None,
-    role_column: str | None = None,
+    attributes: list[str] | tuple[str, ...] = (),
     id_column: str | None = None,
     encoding: str | None = None,
+    line_numbers: list[int] | None = None,
+    skipped: list[SkippedRow] | None = None,
+    notes: list[str] | None = None,
 ) -> LoadResult:
     """Turn a user table into a comment table (see module docstring for the columns).
 
-    Blank or whitespace-only texts are dropped and counted; exact duplicates are kept and reported.
+    ``attributes`` are the grouping columns to keep, in order (renamed where a name is reserved,
+    see :func:`analysis.schema.attribute_column_name`). ``line_numbers`` are the file's row numbers
+    of the table rows (default: header = row 1, data from row 2) and ``skipped`` the rows the
+    reader already left out; blank texts are added to it, so read + skipped = rows in the file.
+    Exact duplicates are kept and reported.
     """
     _require_column(table, text_column, "本文（コメント）")
-    _require_column(table, category_column, "分類")
-    _require_column(table, role_column, "属性")
+    for a in attributes:
+        _require_column(table, a, "属性")
     _require_column(table, id_column, "ID")
+    if text_column in attributes or (id_column is not None and id_column in attributes):
+        raise CorpusError("本文やIDの列は、属性の列には選べません。")
     texts = table[text_column].fillna("").astype(str).map(lambda s: s.strip())
     keep = texts.map(lambda s: bool(s.strip()))
-    row_numbers = [i + 2 for i in range(len(table))]  # header is row 1, as spreadsheets count
-    blank_rows = [r for r, k in zip(row_numbers, keep) if not k]
+    row_numbers = list(line_numbers) if line_numbers is not None else [i + 2 for i in range(len(table))]
+    skipped = list(skipped or []) + [SkippedRow(r, BLANK_REASON) for r, k in zip(row_numbers, keep) if not k]
+    skipped.sort(key=lambda sk: sk.line)
     if not keep.any():
         raise CorpusError(
             f"「{text_column}」列に本文のある行がありません。本文の列を選び直すか、ファイルの中身を"
             "確認してください。"
         )
     kept = table[keep.values]
-
-    def column_values(col: str | None) -> list[str]:
-        if col is None:
-            return [UNKNOWN] * len(kept)
-        return [v.strip() or UNKNOWN for v in kept[col].fillna("").astype(str)]
-
     ids = None
     if id_column is not None:
         ids = [v.strip() for v in kept[id_column].fillna("").astype(str)]
@@ -361,24 +388,25 @@ def comments_from_table(
                 f"ID列「{id_column}」に重複した値があります（例: {'、'.join(dup[:5])}）。"
                 "ID列を指定しないか、重複をなくしてください。"
             )
-    df = pd.DataFrame(
-        {
-            "text": texts[keep].tolist(),
-            "category": column_values(category_column),
-            "role": column_values(role_column),
-            "source_line": [r for r, k in zip(row_numbers, keep) if k],
-        }
-    )
+    data: dict[str, list] = {"text": texts[keep].tolist(), "source_line": [r for r, k in zip(row_numbers, keep) if k]}
+    names: list[str] = []
+    for a in attributes:
+        name = attribute_column_name(a, names)
+        names.append(name)
+        data[name] = [v.strip() or UNKNOWN for v in kept[a].fillna("").astype(str)]
+    df = pd.DataFrame(data)
     df["emphasis"] = [[] for _ in range(len(df))]
-    comments = _finish(df, ids)
+    comments = _finish(df, ids, names)
     groups = comments.groupby("text_norm")["comment_id"].apply(list)
     duplicate_groups = [g for g in groups if len(g) > 1]
     report = LoadReport(
-        n_rows=len(table),
+        n_rows=len(comments) + len(skipped),
         n_comments=len(comments),
-        blank_rows=blank_rows,
+        skipped=skipped,
         duplicate_groups=duplicate_groups,
         encoding=encoding,
+        notes=list(notes or []),
+        mapping={"text": text_column, "id": id_column, "attributes": dict(zip(attributes, names))},
     )
     return LoadResult(comments=comments, report=report)
 
@@ -386,14 +414,13 @@ def comments_from_table(
 def load_file(
     path: str | Path,
     text_column: str | None = None,
-    category_column: str | None = None,
-    role_column: str | None = None,
+    attributes: list[str] | tuple[str, ...] | None = None,
     id_column: str | None = None,
 ) -> LoadResult:
     """Load a CSV/TSV/Excel file of comments, or the seed markdown if ``path`` ends in ``.md``.
 
-    Without ``text_column`` the columns are guessed (see :func:`guess_columns`); category and
-    role guesses are used only when ``text_column`` is not given either.
+    Without ``text_column`` the columns are guessed (see :func:`guess_columns`); ``attributes``
+    (grouping columns to keep) default to the guessed ones.
     """
     p = Path(path)
     if not p.exists():
@@ -406,15 +433,15 @@ def load_file(
     except OSError as exc:
         raise CorpusError(f"ファイルを読み込めませんでした: {p}（{exc.strerror}）") from exc
     table, encoding = read_table(data, p.name)
+    guess = guess_columns(table)
     if text_column is None:
-        guess = guess_columns(table)
         text_column = guess.text
-        category_column = category_column or guess.category
-        role_column = role_column or guess.role
         id_column = id_column or guess.id
+    if attributes is None:
+        attributes = [a for a in guess.attributes if a not in (text_column, id_column)]
     if text_column is None:
         raise CorpusError("本文（コメント）の列が見つかりません。列名を指定してください。")
-    return comments_from_table(table, text_column, category_column, role_column, id_column, encoding)
+    return comments_from_table(table, text_column, list(attributes), id_column, encoding)
 
 
 def comments_to_csv_frame(comments: pd.DataFrame) -> pd.DataFrame:
@@ -424,10 +451,16 @@ def comments_to_csv_frame(comments: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def comments_from_csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Inverse of :func:`comments_to_csv_frame`."""
+def comments_from_csv_frame(frame: pd.DataFrame, attributes: list[str] | None = None) -> pd.DataFrame:
+    """Inverse of :func:`comments_to_csv_frame`; ``attributes`` default to every non-core column."""
     out = frame.copy()
+    missing = [c for c in CORE_COLUMNS if c not in out.columns]
+    if missing:
+        raise CorpusError(f"コメントの表に必要な列がありません: {'、'.join(missing)}")
+    attrs = attributes_of(out) if attributes is None else list(attributes)
     out["emphasis"] = [[p for p in str(e).split(" | ") if p] if isinstance(e, str) else [] for e in out["emphasis"]]
-    for col in ("comment_id", "text", "text_norm", "category", "role"):
+    for col in ("comment_id", "text", "text_norm", *attrs):
         out[col] = out[col].fillna("").astype(str)
-    return out[list(COMMENT_COLUMNS)]
+    for a in attrs:
+        out[a] = out[a].where(out[a] != "", UNKNOWN)
+    return out[list(CORE_COLUMNS) + attrs]

@@ -16,7 +16,8 @@ import pandas as pd
 
 __all__ = ["KWIC_COLUMNS", "ELLIPSIS", "kwic", "find_spans"]
 
-KWIC_COLUMNS: tuple[str, ...] = ("comment_id", "left", "word", "right", "category", "role")
+#: Columns of a concordance; the comments' attribute columns follow.
+KWIC_COLUMNS: tuple[str, ...] = ("comment_id", "left", "word", "right")
 ELLIPSIS = "…"
 
 
@@ -87,7 +88,7 @@ def kwic(
 
     Parameters
     ----------
-    comments : comment table (comment_id, text, category, role).
+    comments : comment table (comment_id, text and attribute columns).
     word : the search word; full-width/half-width and Latin case variants match. Empty or
         whitespace-only gives an empty table.
     width : characters of context on each side. ``left`` holds the ``width`` characters just
@@ -97,29 +98,32 @@ def kwic(
 
     Returns
     -------
-    DataFrame with :data:`KWIC_COLUMNS`, one row per occurrence, in comment order then position.
+    DataFrame with :data:`KWIC_COLUMNS` and the attribute columns, one row per occurrence, in
+    comment order then position.
     """
+    from .corpus import attributes_of
+
+    attrs = attributes_of(comments)
+    cols = list(KWIC_COLUMNS) + attrs
     if word is None or not str(word).strip():
-        return pd.DataFrame(columns=list(KWIC_COLUMNS))
+        return pd.DataFrame(columns=cols)
     width = max(0, int(width))
     rows: list[dict[str, str]] = []
     subset = comments
     if ids is not None:
         wanted = {str(i) for i in ids}
         subset = comments[comments["comment_id"].astype(str).isin(wanted)]
-    for rec in subset.itertuples(index=False):
-        text = str(rec.text)
+    for rec in subset.to_dict("records"):
+        text = str(rec["text"])
         for s, e in find_spans(text, word):
             ls = max(0, s - width)
             re_ = min(len(text), e + width)
-            rows.append(
-                {
-                    "comment_id": str(rec.comment_id),
-                    "left": (ELLIPSIS if ls > 0 else "") + text[ls:s],
-                    "word": text[s:e],
-                    "right": text[e:re_] + (ELLIPSIS if re_ < len(text) else ""),
-                    "category": getattr(rec, "category", ""),
-                    "role": getattr(rec, "role", ""),
-                }
-            )
-    return pd.DataFrame(rows, columns=list(KWIC_COLUMNS))
+            row = {
+                "comment_id": str(rec["comment_id"]),
+                "left": (ELLIPSIS if ls > 0 else "") + text[ls:s],
+                "word": text[s:e],
+                "right": text[e:re_] + (ELLIPSIS if re_ < len(text) else ""),
+            }
+            row.update({a: rec[a] for a in attrs})
+            rows.append(row)
+    return pd.DataFrame(rows, columns=cols)

@@ -32,6 +32,8 @@ import numpy as np
 from umap.layouts import clip, rdist
 from umap.utils import tau_rand_int
 
+from . import progress
+
 # Leaves hold at least this many points (no split below 2 * 250). Two levels (4 blocks) keep 2-4
 # cores busy; deeper trees were slower on 2 cores (10,000 points: 3.1 s at depth 1, 3.4 s at 6).
 MIN_LEAF_POINTS = 250
@@ -278,6 +280,7 @@ def optimize_layout(
                 step(y, snap, head, tail, leaf, pos, eps, next_s, eps_neg, next_neg, rng, a, b, gamma, alpha, epoch,
                      block_ptr, level_start, level_shift, True)
                 alpha = initial_alpha * (1.0 - float(epoch) / float(n_epochs))
+                progress.advance(epoch + 1, n_epochs)
         finally:
             numba.set_parallel_chunksize(chunk_before)
     embedding[:] = y[pos]

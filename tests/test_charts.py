@@ -11,6 +11,7 @@ import pytest
 
 from analysis import charts
 from analysis.corpus import CATEGORIES
+from analysis.schema import PALETTE, SEED_CATEGORY, SEED_ROLE, VALUE_COLORS, theme_color
 
 NASTY = "<script>alert('x')</script> <b>太字</b> **強調** [x](javascript:alert(1)) & 終わり"
 
@@ -34,8 +35,8 @@ def table() -> pd.DataFrame:
         {
             "comment_id": [f"c{i + 1:03d}" for i in range(n)],
             "text": texts,
-            "category": [CATEGORIES[i % 4] for i in range(n)],
-            "role": ["行政職員", "専門機関職員", "未記載", "行政職員", "専門機関職員", "行政職員", "未記載", "行政職員"],
+            SEED_CATEGORY: [CATEGORIES[i % 4] for i in range(n)],
+            SEED_ROLE: ["行政職員", "専門機関職員", "未記載", "行政職員", "専門機関職員", "行政職員", "未記載", "行政職員"],
             "cluster": [0, 0, 1, 1, 2, 2, -1, 0],
             "label": ["断られる・担当外", "断られる・担当外", "会議・参加", "会議・参加", "<i>地域</i>・住民", "<i>地域</i>・住民", "未分類", "断られる・担当外"],
             "broad": [0, 0, 0, 0, 1, 1, 0, 0],
@@ -83,7 +84,7 @@ def test_shorten():
 # --------------------------------------------------------------------------- theme map
 
 
-@pytest.mark.parametrize("color_by", ["theme", "broad", "category", "role"])
+@pytest.mark.parametrize("color_by", ["theme", "broad", SEED_CATEGORY, SEED_ROLE])
 def test_theme_map_has_every_comment_once_with_string_ids(table, color_by):
     fig = charts.theme_map(table, color_by=color_by)
     points = _all_points(fig)
@@ -101,9 +102,23 @@ def test_theme_map_groups_and_noise(table):
     assert fig.data[-1].marker.color == charts.NOISE_COLOR
     assert fig.data[-1].marker.symbol == "circle-open"
     assert "&lt;i&gt;地域&lt;/i&gt;・住民" in names  # legend entries are escaped too
-    cats = charts.theme_map(table, color_by="category")
+    cats = charts.theme_map(table, color_by=SEED_CATEGORY)
     assert [tr.name for tr in cats.data] == list(CATEGORIES)
-    assert cats.data[0].marker.color == charts.CATEGORY_COLORS[CATEGORIES[0]]
+    assert cats.data[0].marker.color == VALUE_COLORS[CATEGORIES[0]]
+
+
+def test_theme_colours_follow_the_theme_not_its_rank(table):
+    """A filter that hides the largest theme must not recolour the others (colour by theme id)."""
+    full = {tr.name: tr.marker.color for tr in charts.theme_map(table).data}
+    filtered = table[table["cluster"] != 0]
+    part = {tr.name: tr.marker.color for tr in charts.theme_map(filtered).data}
+    for name, color in part.items():
+        assert color == full[name]
+    assert full["会議・参加"] == theme_color(1)
+    # beyond the palette, a second round of colours gets another marker shape
+    many = table.assign(cluster=[0, 0, len(PALETTE) + 1, len(PALETTE) + 1, 2, 2, -1, 0])
+    traces = {tr.name: tr for tr in charts.theme_map(many).data}
+    assert traces["会議・参加"].marker.color == theme_color(1) and traces["会議・参加"].marker.symbol != "circle"
 
 
 def test_theme_map_hover_escapes_script(table):
@@ -191,12 +206,13 @@ def test_keyword_bar():
     assert list(fig.data[0].y) == ["縦割り", "&lt;b&gt;担当&lt;/b&gt;"]
     assert fig.layout.xaxis.title.text == "件数"
     assert fig.layout.yaxis.autorange == "reversed"
+    assert fig.layout.xaxis.dtick == 1 and fig.layout.xaxis.tickformat == "d"  # whole comments: no 0.2 … ticks
 
 
 def test_category_mix_bar_uses_category_colours():
     counts = pd.Series({c: i + 1 for i, c in enumerate(CATEGORIES)})
     fig = charts.category_mix_bar(counts)
-    assert list(fig.data[0].marker.color) == [charts.CATEGORY_COLORS[c] for c in CATEGORIES]
+    assert list(fig.data[0].marker.color) == [VALUE_COLORS[c] for c in CATEGORIES]
     assert fig.layout.xaxis.title.text == "件数"
 
 
@@ -216,7 +232,7 @@ def test_category_theme_heatmap_modes(mode):
         m = m.div(m.sum(axis=1), axis=0)
     if mode == "residuals":
         m = (m - m.mean()) / 2
-    fig = charts.category_theme_heatmap(m, mode)
+    fig = charts.category_theme_heatmap(m, mode, attribute=SEED_CATEGORY)
     hm = fig.data[0]
     assert np.asarray(hm.z).shape == (3, 4)
     assert hm.y[0] == "&lt;b&gt;A&lt;/b&gt;"
@@ -236,5 +252,14 @@ def test_heatmap_rejects_unknown_mode():
 
 def test_category_color_map_is_stable_for_unknown_categories():
     cmap = charts.category_color_map(["行政×行政", "福祉×教育", "福祉×医療"])
-    assert cmap["行政×行政"] == charts.CATEGORY_COLORS["行政×行政"]
+    assert cmap["行政×行政"] == VALUE_COLORS["行政×行政"]
     assert cmap["福祉×教育"] != cmap["福祉×医療"]
+
+
+def test_plotly_config_carries_japanese_toolbar():
+    cfg = charts.plotly_config()
+    d = cfg["locales"]["ja"]["dictionary"]
+    assert cfg["locale"] == "ja" and cfg["displaylogo"] is False
+    for english in ("Zoom", "Pan", "Box Select", "Lasso Select", "Autoscale", "Reset axes", "Zoom in", "Zoom out",
+                    "Download plot as a PNG"):
+        assert d[english] and d[english] != english

@@ -21,7 +21,8 @@ from analysis.runs import Run, load_run, save_run
 
 
 def make_run(comments: pd.DataFrame, groups: dict[int, range], labels: dict[int, str] | None = None,
-             auto: dict[int, str] | None = None, run_id: str = "run", keep: slice | None = None) -> Run:
+             auto: dict[int, str] | None = None, run_id: str = "run", keep: slice | None = None,
+             kind: str = "seed") -> Run:
     """A run whose clusters are the given comment positions (everything else noise)."""
     c = comments.iloc[keep] if keep is not None else comments
     cluster = np.full(len(comments), -1)
@@ -31,7 +32,7 @@ def make_run(comments: pd.DataFrame, groups: dict[int, range], labels: dict[int,
     labels = labels or {k: f"テーマ{k}" for k in groups}
     auto = auto or labels
     assignments = pd.DataFrame({"comment_id": c["comment_id"].to_numpy(), "cluster": cluster, "strength": 1.0,
-                                "nearest_cluster": cluster, "x": 0.0, "y": 0.0})
+                                "nearest_cluster": cluster, "nearest_strength": 1.0, "x": 0.0, "y": 0.0})
     clusters = pd.DataFrame({
         "cluster": list(groups),
         "label": [labels[k] for k in groups],
@@ -39,8 +40,11 @@ def make_run(comments: pd.DataFrame, groups: dict[int, range], labels: dict[int,
         "keywords": [[] for _ in groups],
         "size": [int((cluster == k).sum()) for k in groups],
         "parent": 0,
+        "parent_label": "大テーマ",
     })
-    return Run(run_id, c.reset_index(drop=True), assignments, clusters, np.zeros((len(c), 2), np.float32), {})
+    manifest = {"input": {"kind": kind}, "created": "2026-12-01T10:00:00", "config": {},
+                "quality": {"n_comments": len(c), "n_clusters": len(groups)}}
+    return Run(run_id, c.reset_index(drop=True), assignments, clusters, np.zeros((len(c), 2), np.float32), manifest)
 
 
 def statuses(table: pd.DataFrame) -> list[tuple[str, list[int], list[int]]]:
@@ -117,12 +121,31 @@ def test_only_common_comments_are_compared(seed_comments):
     a = make_run(seed_comments, {0: range(0, 10), 1: range(10, 20)})
     b = make_run(seed_comments, {0: range(0, 10), 1: range(10, 20)}, keep=slice(0, 15))
     table = compare_runs(a, b)
-    assert table.attrs == {"n_common": 15, "n_only_a": 93, "n_only_b": 0}
+    assert table.attrs == {"n_common": 15, "n_only_a": 93, "n_only_b": 0, "key": "comment_id"}
     assert statuses(table) == [("kept", [0], [0]), ("kept", [1], [1])]
     assert table.iloc[1]["size_a"] == 5  # sizes count common comments only
     other = make_run(seed_comments.assign(comment_id=[f"x{i}" for i in range(108)]), {0: range(0, 10)})
-    with pytest.raises(CorpusError, match="共通"):
+    with pytest.raises(CorpusError, match="IDが一致するコメントが1件もない"):
         compare_runs(a, other)
+
+
+def test_uploads_without_their_own_ids_are_matched_by_text(seed_comments):
+    """Generated ids (c001 …) only number rows: two files are matched by what the comments say."""
+    from analysis.compare import matched_count
+
+    a = make_run(seed_comments, {0: range(0, 10), 1: range(10, 20)}, {0: "窓口", 1: "会議"}, kind="upload")
+    shuffled = seed_comments.iloc[::-1].reset_index(drop=True).assign(comment_id=[f"c{i + 1:03d}" for i in range(108)])
+    b = make_run(shuffled, {0: range(88, 98), 1: range(98, 108)}, {0: "会議", 1: "窓口"}, kind="upload")  # reversed
+    assert matched_count(a, b) == (108, "text_norm")
+    table = compare_runs(a, b)
+    assert table.attrs["key"] == "text_norm" and table.attrs["n_common"] == 108
+    assert table["status"].tolist() == ["kept", "kept"] and table["clusters_b"].tolist() == [[1], [0]]
+    # another data set that happens to have the same generated ids c001 … shares nothing
+    unrelated = seed_comments.assign(text_norm=[f"別の調査の回答{i}" for i in range(108)])
+    c = make_run(unrelated, {0: range(0, 10)}, kind="upload")
+    assert matched_count(a, c) == (0, "text_norm")
+    with pytest.raises(CorpusError, match="本文が一致するコメントが1件もない"):
+        compare_runs(a, c)
 
 
 def test_overlap_and_jaccard_matrices(seed_comments):

@@ -31,8 +31,8 @@ HOSTILE = (
 @pytest.fixture(scope="module")
 def shortlist(seed_comments: pd.DataFrame) -> pd.DataFrame:
     """Four real seed comments (one per category), plus a hostile one and a multi-line one."""
-    picks = seed_comments.groupby("category", sort=False).head(1).head(4)
-    df = picks[["comment_id", "text", "category", "role"]].copy()
+    picks = seed_comments.groupby("連携の分類", sort=False).head(1).head(4)
+    df = picks[["comment_id", "text", "連携の分類", "回答者"]].rename(columns={"連携の分類": "category", "回答者": "role"})
     df["label"] = ["縦割りの壁", "情報共有", "役割分担", "地域とのつながり"][: len(df)]
     df["note"] = ["導入に使う", "", None, "後半のグループワーク用"][: len(df)]
     base = seed_comments.iloc[10]
@@ -41,8 +41,8 @@ def shortlist(seed_comments: pd.DataFrame) -> pd.DataFrame:
             {
                 "comment_id": "x001",
                 "text": base["text"] + HOSTILE,
-                "category": base["category"],
-                "role": base["role"],
+                "category": base["連携の分類"],
+                "role": base["回答者"],
                 "label": "<i>テーマ</i> **名**",
                 "note": "メモにも <b>タグ</b>",
             },

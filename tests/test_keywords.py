@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from analysis.corpus import CATEGORIES
+from analysis.schema import SEED_CATEGORY
 from analysis.keywords import (
     cluster_keywords,
     keywords_for_texts,
@@ -30,7 +31,7 @@ def seed_docs(seed):
 
 @pytest.fixture(scope="module")
 def seed_labels(seed):
-    return np.array([CATEGORIES.index(c) for c in seed["category"]])
+    return np.array([CATEGORIES.index(c) for c in seed[SEED_CATEGORY]])
 
 
 def words(kw):

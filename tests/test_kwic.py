@@ -30,7 +30,7 @@ def comments() -> pd.DataFrame:
 
 def test_every_occurrence_with_slices(comments):
     out = kwic(comments, "地域", width=20, ids=["k1"])
-    assert list(out.columns) == list(KWIC_COLUMNS)
+    assert list(out.columns) == list(KWIC_COLUMNS) + ["category", "role"]  # the table's attributes follow
     assert list(out["left"]) == ["", "地域の課題は", "地域の課題は地域で解決すると言われても、"]
     assert list(out["word"]) == ["地域"] * 3
     assert out["right"].iloc[0] == "の課題は地域で解決すると言われても、地域…"
@@ -79,9 +79,9 @@ def test_markup_comes_back_unchanged(comments):
 def test_empty_word_and_no_match(comments):
     for word in ("", "   ", "\u3000"):
         out = kwic(comments, word)
-        assert out.empty and list(out.columns) == list(KWIC_COLUMNS)
+        assert out.empty and list(out.columns) == list(KWIC_COLUMNS) + ["category", "role"]
     none = kwic(comments, "生活保護")
-    assert none.empty and list(none.columns) == list(KWIC_COLUMNS)
+    assert none.empty and list(none.columns) == list(KWIC_COLUMNS) + ["category", "role"]
 
 
 def test_seed_counts_match_plain_counting():
@@ -89,4 +89,4 @@ def test_seed_counts_match_plain_counting():
     out = kwic(seed, "民生委員")
     assert len(out) == sum(t.count("民生委員") for t in seed["text"]) > 1
     assert out["comment_id"].is_monotonic_increasing
-    assert set(out["category"]) <= set(seed["category"])
+    assert set(out["連携の分類"]) <= set(seed["連携の分類"])

@@ -43,12 +43,23 @@ def test_exact_neighbors_are_umap_learns_own(metric):
     assert nearest_neighbors(x, 10, "correlation", 0) is None  # other metrics: UMAP finds them itself
 
 
-def test_depth_zero_reproduces_umap_learn_exactly(seed_comments):
+def test_small_runs_are_umap_learns_own_estimator_and_depth_zero_reproduces_it(seed_comments):
     from conftest import char_embeddings
 
+    from analysis.reduce import BLOCK_LAYOUT_FROM, _parallel_umap_class
+
     x = char_embeddings(seed_comments["text_norm"].tolist())
-    ours = umap_embed(x, 5, n_neighbors=10, min_dist=0.0, metric="cosine", seed=42, layout_depth=0)
-    assert np.array_equal(ours, _umap_learn(x))
+    assert len(x) < BLOCK_LAYOUT_FROM
+    reference = _umap_learn(x)
+    assert np.array_equal(umap_embed(x, 5, n_neighbors=10, min_dist=0.0, metric="cosine", seed=42), reference)
+    # the copied kernel with one block is umap-learn's layout, bit for bit
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        copy = _parallel_umap_class()(layout_depth=0, n_components=5, n_neighbors=10, min_dist=0.0, metric="cosine",
+                                      random_state=42, low_memory=True).fit_transform(x)
+    assert np.array_equal(copy, reference)
+    # constructor parameters are scikit-learn parameters (set at construction, visible to get_params)
+    assert _parallel_umap_class()(layout_depth=1).get_params()["layout_depth"] == 1
 
 
 def test_bisect_leaves_and_edge_blocks_partition_the_work():
@@ -95,7 +106,7 @@ def test_layout_is_the_same_on_any_number_of_threads_and_keeps_the_structure():
     assert np.array_equal(runs[1], runs[2])
     assert np.array_equal(runs[2], umap_embed(x, 5, 10, 0.0, "cosine", 42, knn))
     # The split layout really differs from umap-learn's order of work, which parallel_layout=False keeps.
-    serial = umap_embed(x, 5, 10, 0.0, "cosine", 42, knn, layout_depth=0)
+    serial = umap_embed(x, 5, 10, 0.0, "cosine", 42, knn, parallel_layout=False)
     assert not np.array_equal(serial, runs[2])
     space, _, _ = reduce_both(x, UmapConfig(parallel_layout=False), 42)
     assert np.array_equal(space, serial)

@@ -39,6 +39,8 @@ def test_run_tables_have_the_documented_columns(fake_run, seed_comments):
     assert (a.loc[a["cluster"] >= 0, "cluster"] == a.loc[a["cluster"] >= 0, "nearest_cluster"]).all()
     assert fake_run.manifest["quality"]["n_comments"] == 108
     assert set(fake_run.manifest["timings"]) == {"embed", "reduce", "cluster", "describe"}
+    assert fake_run.manifest["attributes"] == ["連携の分類", "回答者"]
+    assert fake_run.manifest["primary_attribute"] == "連携の分類"
 
 
 def test_same_config_gives_identical_assignments(fake_run, seed_comments, tmp_path):
@@ -62,7 +64,7 @@ def test_changing_a_clustering_parameter_reuses_embeddings_and_umap(seed_comment
 def test_save_and_load_round_trip(fake_run, tmp_path):
     path = runs.save_run(fake_run, base=tmp_path)
     assert sorted(p.name for p in path.iterdir()) == [
-        "assignments.csv", "clusters.csv", "comments.csv", "embeddings.npy", "manifest.json"]
+        "assignments.csv", "clusters.csv", "comments.csv", "embeddings.npy", "manifest.json"]  # a stand-in: no embedder state
     assert (path / "comments.csv").read_bytes()[:3] == b"\xef\xbb\xbf"  # Excel-friendly UTF-8 BOM
     loaded = runs.load_run(fake_run.run_id, base=tmp_path)
     pd.testing.assert_frame_equal(loaded.comments, fake_run.comments, check_dtype=False)
@@ -76,18 +78,51 @@ def test_save_and_load_round_trip(fake_run, tmp_path):
 
 
 def test_save_is_atomic(fake_run, tmp_path, monkeypatch):
+    import errno
+
     runs.save_run(fake_run, base=tmp_path)
     original = (tmp_path / fake_run.run_id / "clusters.csv").read_bytes()
 
     def boom(*args, **kwargs):
-        raise OSError("disk full")
+        raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(runs.np, "save", boom)
-    with pytest.raises(OSError):
-        runs.save_run(fake_run, base=tmp_path)
+    with pytest.raises(runs.StorageError, match="空き容量"):
+        runs.save_run(fake_run, base=tmp_path, replace=True)
     # The earlier complete run is untouched and no temporary folder is left behind.
     assert (tmp_path / fake_run.run_id / "clusters.csv").read_bytes() == original
-    assert [p.name for p in tmp_path.iterdir()] == [fake_run.run_id]
+    assert [p.name for p in tmp_path.iterdir() if not p.name.startswith(".locks")] == [fake_run.run_id]
+
+
+def test_saving_never_deletes_what_it_did_not_write(fake_run, tmp_path):
+    # --out on a working folder with the user's own file is refused, and the file stays
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "報告書.docx").write_bytes(b"user data")
+    with pytest.raises(runs.RunError, match="ほかのファイルが入っています"):
+        runs.save_run(fake_run, out_dir=work)
+    assert (work / "報告書.docx").read_bytes() == b"user data" and len(list(work.iterdir())) == 1
+    # --out on the runs folder itself (a folder of runs, not a run) is refused too
+    base = tmp_path / "runs"
+    runs.save_run(fake_run, base=base)
+    with pytest.raises(runs.RunError):
+        runs.save_run(fake_run, out_dir=base)
+    assert runs.list_runs(base)["run_id"].tolist() == [fake_run.run_id]
+    # an existing run needs replace=True; a file the user put into the run folder survives the swap
+    target = base / fake_run.run_id
+    with pytest.raises(runs.RunError, match="--force"):
+        runs.save_run(fake_run, out_dir=target)
+    (target / "メモ.txt").write_text("残してほしい", encoding="utf-8")
+    runs.save_run(fake_run, out_dir=target, replace=True)
+    assert (target / "メモ.txt").read_text(encoding="utf-8") == "残してほしい"
+    assert runs.load_run(target).run_id == fake_run.run_id
+    # deleting removes our files only
+    kept = runs.delete_run(fake_run.run_id, base=base)
+    assert kept == ["メモ.txt"] and (target / "メモ.txt").exists() and not (target / "manifest.json").exists()
+    # an empty folder made for the run is fine
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert runs.save_run(fake_run, out_dir=empty) == empty.absolute()
 
 
 def test_rename_cluster_persists_and_resets(fake_run, tmp_path):
@@ -97,7 +132,7 @@ def test_rename_cluster_persists_and_resets(fake_run, tmp_path):
     again = runs.load_run(fake_run.run_id, base=tmp_path)
     assert again.label_of(0) == "庁内のたらい回し"
     assert again.clusters.loc[0, "auto_label"] == fake_run.clusters.loc[0, "auto_label"]
-    runs.save_run(again, base=tmp_path)  # re-saving the run folder keeps labels.json
+    runs.save_run(again, base=tmp_path, replace=True)  # replacing the same run keeps labels.json
     assert runs.load_run(fake_run.run_id, base=tmp_path).label_of(0) == "庁内のたらい回し"
     runs.rename_cluster(again, 0, "  ")
     assert runs.load_run(fake_run.run_id, base=tmp_path).label_of(0) == fake_run.clusters.loc[0, "label"]
@@ -161,7 +196,7 @@ def test_cli_runs_on_seed_and_on_a_cp932_file(tmp_path, seed_comments):
     assert "comments: 108" in p.stdout and "seconds per stage" in p.stdout
     assert json.loads((out / "manifest.json").read_text(encoding="utf-8"))["config"]["embedding"]["backend"] == "sudachi"
     csv = tmp_path / "own.csv"
-    seed_comments[["text", "category"]].rename(columns={"text": "回答", "category": "分類"}).head(40).to_csv(
+    seed_comments[["text", "連携の分類"]].rename(columns={"text": "回答", "連携の分類": "分類"}).head(40).to_csv(
         csv, index=False, encoding="cp932", errors="replace")
     p = subprocess.run([sys.executable, "-m", "analysis", "run", "--input", str(csv), "--backend", "sudachi", "--quiet"],
                        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)

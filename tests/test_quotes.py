@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from analysis.corpus import CATEGORIES
-from analysis.quotes import QUOTE_COLUMNS, representative_quotes, similar_comments, suggest_varied_set
+from analysis.schema import SEED_CATEGORY
+from analysis.quotes import quote_columns, representative_quotes, similar_comments, suggest_varied_set
 from tests.conftest import char_embeddings
 
 
@@ -15,7 +16,7 @@ def fake_assignments(seed: pd.DataFrame) -> pd.DataFrame:
     """Cluster 10: comments mentioning 情報 (all 4 categories); 11: 会議 (3 categories);
     otherwise the category index, with every 9th comment as noise (-1)."""
     clusters = []
-    for i, (text, cat) in enumerate(zip(seed["text_norm"], seed["category"])):
+    for i, (text, cat) in enumerate(zip(seed["text_norm"], seed[SEED_CATEGORY])):
         if "情報" in text:
             clusters.append(10)
         elif "会議" in text:
@@ -35,12 +36,12 @@ def assign(seed):
 
 def test_quotes_cover_all_categories_of_mixed_cluster(seed, assign, emb):
     members = seed[assign["cluster"] == 10]
-    present = set(members["category"])
+    present = set(members[SEED_CATEGORY])
     assert len(present) == 4
     q = representative_quotes(seed, assign, emb, 10, k=5)
-    assert list(q.columns) == list(QUOTE_COLUMNS)
+    assert list(q.columns) == quote_columns(seed)
     assert list(q["rank"]) == [1, 2, 3, 4, 5]
-    assert set(q["category"].iloc[:4]) == present
+    assert set(q[SEED_CATEGORY].iloc[:4]) == present
     assert set(q["comment_id"]) <= set(members["comment_id"])
     assert q["comment_id"].is_unique
     # The first pick is the best-scoring member overall.
@@ -107,7 +108,7 @@ def test_large_cluster_ranks_everyone(seed, emb):
     one = pd.DataFrame({"comment_id": seed["comment_id"], "cluster": 0, "strength": 1.0})
     q = representative_quotes(seed, one, emb, 0, k=None, diversity=0.3)
     assert len(q) == len(seed) > 100 and q["comment_id"].is_unique
-    assert set(q["category"].iloc[:4]) == set(CATEGORIES)
+    assert set(q[SEED_CATEGORY].iloc[:4]) == set(CATEGORIES)
     tail = q["score"].iloc[100:]
     assert tail.is_monotonic_decreasing  # beyond the MMR picks, plain score order
 
@@ -125,7 +126,7 @@ def test_noise_and_unknown_cluster(seed, assign, emb):
     assert noise["centrality"].isna().all()
     assert (noise["score"] == 0).all()
     empty = representative_quotes(seed, assign, emb, 99)
-    assert empty.empty and list(empty.columns) == list(QUOTE_COLUMNS)
+    assert empty.empty and list(empty.columns) == quote_columns(seed)
 
 
 def test_suggest_varied_set_covers_clusters_and_categories(seed, assign, emb):
@@ -133,11 +134,11 @@ def test_suggest_varied_set_covers_clusters_and_categories(seed, assign, emb):
     for n in (3, 6, 10):
         s = suggest_varied_set(seed, assign, emb, n, seed=0)
         assert len(s) == n
-        assert list(s.columns) == list(QUOTE_COLUMNS) + ["cluster"]
+        assert list(s.columns) == quote_columns(seed) + ["cluster"]
         assert s["comment_id"].is_unique
         assert s["cluster"].nunique() >= min(n, n_clusters)
         assert -1 not in set(s["cluster"])
-        assert s["category"].nunique() >= min(n, 4)
+        assert s[SEED_CATEGORY].nunique() >= min(n, 4)
     again = suggest_varied_set(seed, assign, emb, 6, seed=0)
     assert list(again["comment_id"]) == list(suggest_varied_set(seed, assign, emb, 6, seed=0)["comment_id"])
     # Themes take turns largest first.
@@ -147,10 +148,10 @@ def test_suggest_varied_set_covers_clusters_and_categories(seed, assign, emb):
 
 
 def test_suggest_varied_set_respects_candidates(seed, assign, emb):
-    ids = list(seed.loc[seed["category"] == "行政×行政", "comment_id"])
+    ids = list(seed.loc[seed[SEED_CATEGORY] == "行政×行政", "comment_id"])
     s = suggest_varied_set(seed, assign, emb, 5, candidate_ids=ids)
     assert set(s["comment_id"]) <= set(ids)
-    assert (s["category"] == "行政×行政").all()
+    assert (s[SEED_CATEGORY] == "行政×行政").all()
     # Asking for more than exists returns every candidate, noise last.
     allset = suggest_varied_set(seed, assign, emb, 500, candidate_ids=ids)
     assert set(allset["comment_id"]) == set(ids)

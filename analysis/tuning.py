@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import sys
 import time
-import types
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -123,7 +121,7 @@ def sweep(
     ``umap_cached`` (whether those came from the disk cache). Metrics are of the base seed.
     """
     from . import clustering, embedding, reduce
-    from .pipeline import default_cache_dir
+    from .runs import cache_dir as default_cache_dir
 
     base = base_config or PipelineConfig()
     g = _normalise_grid(grid, base)
@@ -172,15 +170,3 @@ def sweep(
     for c in ("silhouette", "relative_validity") + (("stability_ari",) if stability_seeds else ()):
         table[c] = pd.to_numeric(table[c], errors="coerce")
     return table
-
-
-class _CallableModule(types.ModuleType):
-    """``analysis.sweep`` names both this module and its main function. Importing the submodule
-    rebinds the package attribute to the module, so ``import analysis; analysis.sweep(...)`` would
-    break depending on import order; a callable module works either way."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> pd.DataFrame:
-        return sweep(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -1,4 +1,4 @@
-"""Tests for analysis.sweep: one row per setting, figures equal to full runs, caches reused."""
+"""Tests for analysis.tuning (sweeps): one row per setting, figures equal to full runs, caches reused."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from analysis.config import PipelineConfig
 from analysis.corpus import CorpusError
 from analysis.pipeline import run_pipeline
 from analysis.stability import seed_stability
-from analysis.sweep import row_config, sweep
+from analysis.tuning import row_config, sweep
 
 HDB_GRID = {"hdbscan.min_cluster_size": [3, 4, 6], "hdbscan.min_samples": [None, 2]}
 
@@ -49,7 +49,7 @@ def test_embeds_once_and_reduces_once_for_hdbscan_grid(hdb_table, cache):
     _, fake = hdb_table
     assert fake.calls == 1
     assert len(list((cache / "umap").glob("*.npz"))) == 1
-    assert len(list((cache / "embeddings").glob("*.npy"))) == 1
+    assert len(list((cache / "embeddings").glob("*.npz"))) == 1
 
 
 def test_rows_equal_full_pipeline_runs(hdb_table, seed_comments, cache):
@@ -105,7 +105,7 @@ def test_real_sudachi_backend_in_grid(seed_comments, tmp_path):
     )
     assert table["embedding.backend"].tolist() == ["sudachi", "sudachi"]
     assert table["embedding_cached"].tolist() == [False, False]  # computed once, used by both rows
-    assert len(list((tmp_path / "embeddings").glob("*.npy"))) == 1
+    assert len(list((tmp_path / "embeddings").glob("*.npz"))) == 1
     assert table["n_clusters"].iloc[0] >= table["n_clusters"].iloc[1] >= 1
 
 
