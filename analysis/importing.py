@@ -567,14 +567,17 @@ def _unique_names(names: list[str]) -> tuple[list[str], list[str]]:
 
 
 def _text_column_index(names: list[str], aligned: list[list[str]], has_header: bool) -> int:
-    """Column most likely holding the comments: a text-like header, else the longest cells."""
-    if has_header:
-        for j, name in enumerate(names):
-            if header_has(name, TEXT_HINTS) and not is_date_header(name):
-                return j
+    """Column most likely holding the comments: the longest cells, a text-like header helping.
+
+    Content decides first: a header hint alone would send overflow into 「回答者」 (a category
+    whose name contains 回答) instead of the comment column next to it.
+    """
+    def hinted(j: int) -> bool:
+        return has_header and header_has(names[j], TEXT_HINTS) and not is_date_header(names[j])
+
     if not aligned:
-        return len(names) - 1
-    lengths = [sum(len(norm(r[j])) for r in aligned) for j in range(len(names))]
+        return next((j for j in range(len(names)) if hinted(j)), len(names) - 1)
+    lengths = [sum(len(norm(r[j])) for r in aligned) * (1.5 if hinted(j) else 1.0) for j in range(len(names))]
     return max(range(len(names)), key=lambda j: lengths[j])
 
 
