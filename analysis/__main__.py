@@ -74,6 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--id-column", help="column with unique comment ids (default: guessed, else c001, c002, … in row order)")
     r.add_argument("--name", help="name of the data set, shown in the dashboard (default: the file name)")
     r.add_argument("--description", help="one or two sentences describing the data set, shown in the dashboard")
+    r.add_argument("--mask", action=argparse.BooleanOptionalAction, default=None,
+                   help="replace names, phone numbers, e-mail and street addresses, postal codes with tokens such as "
+                        "〔人名〕 before anything is analysed or saved (default: on for --input files, off for the seed)")
+    r.add_argument("--mask-allow", action="append", default=[], metavar="TERM",
+                   help="a term masking must keep (e.g. a public body or place name); repeat for several")
     r.add_argument("--config", type=Path, help="TOML file with pipeline settings (see README); unknown keys are errors")
     r.add_argument("--backend", help="embedding backend: hybrid (default), sudachi, use, e5, e5-hybrid or st:<local model path>")
     r.add_argument("--seed", type=_seed, help="random seed for every random step (default 42)")
@@ -131,6 +136,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"本文の列: 「{m.get('text')}」 ／ ID の列: {('「' + str(m['id']) + '」') if m.get('id') else 'なし（c001 から自動で付けます）'}"
               f" ／ 属性の列: {'、'.join('「' + a + '」' for a in attr_names) or 'なし'}", flush=True)
         print(res.report.summary_ja(), flush=True)
+    if args.mask or (args.mask is None and args.input is not None):
+        from .masking import mask_comments, mask_summary
+
+        comments, review = mask_comments(comments, allow=args.mask_allow)
+        counts = mask_summary(review)
+        info["masked"] = {"on": True, "counts": counts, "allow": list(args.mask_allow)}
+        shown = "、".join(f"{k} {v}" for k, v in counts.items())
+        print(f"個人情報の可能性がある {len(review)} か所を伏せ字にしました{('（' + shown + '）') if shown else ''}。"
+              "伏せ字にした本文だけを分析・保存します。", flush=True)
+    else:
+        info["masked"] = {"on": False}
     if args.name:
         info["name"] = args.name
     if args.description:

@@ -73,6 +73,41 @@ def safe_frame(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def store_cell(value: object) -> object:
+    """Like :func:`safe_cell`, but reversible with :func:`load_cell`: a string that already starts
+    with an apostrophe gets one more, so files this program reads back (a run's CSVs) round-trip."""
+    if isinstance(value, str) and (value.startswith(FORMULA_START) or value.startswith("'")):
+        return "'" + value
+    return value
+
+
+def load_cell(value: object) -> object:
+    """Inverse of :func:`store_cell`."""
+    if isinstance(value, str) and value.startswith("'") and len(value) > 1 and (
+            value[1] == "'" or value[1:].startswith(FORMULA_START)):
+        return value[1:]
+    return value
+
+
+def _map_strings(df: pd.DataFrame, fn) -> pd.DataFrame:
+    out = df.copy()
+    for i in range(out.shape[1]):
+        s = out.iloc[:, i]
+        if pd.api.types.is_object_dtype(s.dtype) or pd.api.types.is_string_dtype(s.dtype):
+            out.isetitem(i, pd.Series([fn(v) for v in s], index=s.index, dtype=s.dtype, name=s.name))
+    return out
+
+
+def store_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """:func:`store_cell` on every string cell: safe to open in Excel, exact when read back."""
+    return _map_strings(df, store_cell)
+
+
+def load_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """Inverse of :func:`store_frame`."""
+    return _map_strings(df, load_cell)
+
+
 def _safe_labels(columns: pd.Index) -> pd.Index:
     if isinstance(columns, pd.MultiIndex):
         columns = [" / ".join(str(x) for x in col) for col in columns]

@@ -20,8 +20,6 @@ Every failure raises :class:`CorpusError` whose message is Japanese and meant fo
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -52,7 +50,6 @@ __all__ = ["CATEGORIES", "ROLES", "ROLE_GOV", "ROLE_AGENCY", "UNKNOWN", "COMMENT
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 200_000
-SUPPORTED_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx")
 
 
 class CorpusError(UserError):
@@ -177,12 +174,6 @@ def _finish(df: pd.DataFrame, ids: list[str] | None = None, attributes: list[str
 
 # --------------------------------------------------------------------------- user files
 
-TEXT_HEADER_HINTS = ("意見", "回答", "自由記述", "コメント", "本文", "内容", "もやもや", "text", "comment")
-ATTRIBUTE_HEADER_HINTS = ("分類", "カテゴリ", "区分", "分野", "連携", "category", "属性", "役割", "職種", "立場", "所属",
-                          "回答者", "role", "年度", "地区", "地域", "年代", "部署", "課")
-ID_HEADER_HINTS = ("id", "番号", "no", "№")
-
-
 @dataclass(frozen=True)
 class ColumnGuess:
     """Best guesses for which columns of a user table hold what (``None``: no guess)."""
@@ -194,10 +185,21 @@ class ColumnGuess:
 
 @dataclass(frozen=True)
 class SkippedRow:
-    """A data row of the file that did not become a comment, and why (Japanese)."""
+    """A data record of a file that is not a comment (or was changed to become one), and why.
+
+    ``line`` is the 1-based line a text editor shows (for a record spanning lines, its first line)
+    or the Excel row number; ``sheet`` names the sheet for Excel files; ``reason`` is Japanese.
+    """
 
     line: int
     reason: str
+    raw: str = ""
+    sheet: str | None = None
+
+    @property
+    def where(self) -> str:
+        """Japanese location, e.g. 「12行目」 or 「シート『回答』の12行目」."""
+        return f"シート『{self.sheet}』の{self.line}行目" if self.sheet else f"{self.line}行目"
 
 
 @dataclass
@@ -214,6 +216,9 @@ class LoadReport:
     encoding: str | None = None
     notes: list[str] = field(default_factory=list)
     mapping: dict[str, object] = field(default_factory=dict)
+    repaired: list[SkippedRow] = field(default_factory=list)
+    sheet: str | None = None
+    sheets: list[str] = field(default_factory=list)
 
     @property
     def blank_rows(self) -> list[int]:
@@ -227,7 +232,10 @@ class LoadReport:
         for reason, lines in reasons.items():
             shown = "、".join(str(r) for r in lines[:10])
             more = " ほか" if len(lines) > 10 else ""
-            parts.append(f"{reason}の{len(lines)}行（行番号 {shown}{more}）は除外しました。")
+            parts.append(f"{reason.split('（')[0]}の{len(lines)}行（行番号 {shown}{more}）は除外しました。")
+        if self.repaired:
+            shown = "、".join(str(r.line) for r in self.repaired[:10])
+            parts.append(f"{len(self.repaired)}行（行番号 {shown}）は列の数を直して取り込みました。")
         if self.duplicate_groups:
             n_dup = sum(len(g) for g in self.duplicate_groups)
             parts.append(
@@ -247,93 +255,25 @@ class LoadResult:
 
 
 def decode_bytes(data: bytes) -> tuple[str, str]:
-    """Decode strictly: UTF-8 (BOM or not), then CP932. Returns (text, encoding name)."""
-    for enc in ("utf-8-sig", "cp932"):
-        try:
-            return data.decode(enc), enc
-        except UnicodeDecodeError:
-            continue
-    raise CorpusError(
-        "ファイルの文字コードを判別できませんでした。UTF-8 または Shift_JIS（CP932）で保存した"
-        "ファイルを指定してください。"
-    )
+    """Decode strictly: UTF-16 with BOM, UTF-8 (BOM or not), then CP932 (see :mod:`analysis.importing`)."""
+    from .importing import decode_bytes as _decode
+
+    return _decode(data)
 
 
-def read_table(data: bytes, filename: str) -> tuple[pd.DataFrame, str | None]:
-    """Read CSV/TSV/Excel bytes into a table of strings. Returns (table, encoding or None)."""
-    suffix = Path(filename).suffix.lower()
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise CorpusError(
-            f"ファイルが大きすぎます（{len(data) / 1024 / 1024:.1f} MB）。"
-            f"{MAX_UPLOAD_BYTES // 1024 // 1024} MB 以下のファイルにしてください。"
-        )
-    if suffix not in SUPPORTED_SUFFIXES:
-        if suffix == ".xls":
-            raise CorpusError(
-                "古い Excel 形式（.xls）には対応していません。Excel で .xlsx または CSV として"
-                "保存し直してください。"
-            )
-        raise CorpusError(
-            f"対応していないファイル形式です（{suffix or '拡張子なし'}）。CSV・TSV・Excel（.xlsx）"
-            "のファイルを指定してください。"
-        )
-    if not data.strip():
-        raise CorpusError("ファイルが空です。コメントを含むファイルを指定してください。")
-    if suffix == ".xlsx":
-        try:
-            table = pd.read_excel(io.BytesIO(data), dtype=str, keep_default_na=False, engine="openpyxl")
-        except Exception as exc:  # openpyxl raises many types for broken files
-            raise CorpusError(
-                "Excel ファイルを読み込めませんでした。ファイルが壊れているか、Excel 形式ではない"
-                f"可能性があります。（詳細: {type(exc).__name__}）"
-            ) from exc
-        return _clean_headers(table), None
-    text, encoding = decode_bytes(data)
-    sep = "\t" if suffix == ".tsv" or (suffix == ".txt" and "\t" in text.split("\n", 1)[0]) else ","
-    try:
-        table = pd.read_csv(
-            io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, quoting=csv.QUOTE_MINIMAL
-        )
-    except (pd.errors.ParserError, csv.Error) as exc:
-        raise CorpusError(
-            "CSV ファイルを読み込めませんでした。区切り文字や引用符（\"）の対応を確認してください。"
-            f"（詳細: {str(exc).splitlines()[0][:120]}）"
-        ) from exc
-    except pd.errors.EmptyDataError as exc:
-        raise CorpusError("ファイルに表の見出し行がありません。1行目に列名を入れてください。") from exc
-    return _clean_headers(table), encoding
+def read_table(data: bytes, filename: str, sheet: str | None = None):
+    """Read CSV/TSV/text/Excel bytes: :func:`analysis.importing.read_table` (every record accounted for)."""
+    from .importing import read_table as _read
 
-
-def _clean_headers(table: pd.DataFrame) -> pd.DataFrame:
-    table.columns = [str(c).strip() for c in table.columns]
-    if len(table) > MAX_ROWS:
-        raise CorpusError(f"行数が多すぎます（{len(table):,}行）。{MAX_ROWS:,}行以下にしてください。")
-    return table
-
-
-def _find(columns: list[str], hints: tuple[str, ...], exclude: set[str]) -> str | None:
-    for hint in hints:
-        for col in columns:
-            if col not in exclude and hint.lower() in col.lower():
-                return col
-    return None
+    return _read(data, filename, sheet)
 
 
 def guess_columns(table: pd.DataFrame) -> ColumnGuess:
-    """Guess the text, attribute and id columns from common Japanese headers.
+    """Guess the text, attribute and id columns from content and headers (see :mod:`analysis.column_roles`)."""
+    from .column_roles import guess_roles
 
-    When no header matches, the text column is the one with the longest average content.
-    """
-    cols = [str(c) for c in table.columns]
-    id_col = next((c for c in cols if c.strip().lower() in ID_HEADER_HINTS), None)
-    used = {id_col} if id_col else set()
-    text = _find(cols, TEXT_HEADER_HINTS, used)
-    if text is None and cols:
-        lengths = {c: table[c].astype(str).str.len().mean() for c in cols if c not in used}
-        text = max(lengths, key=lengths.get) if lengths else None
-    used |= {text}
-    attrs = tuple(c for c in cols if c not in used and any(h.lower() in c.lower() for h in ATTRIBUTE_HEADER_HINTS))
-    return ColumnGuess(text=text, attributes=attrs, id=id_col)
+    roles = guess_roles(table)
+    return ColumnGuess(text=roles.text, attributes=tuple(roles.attributes), id=roles.id)
 
 
 def _require_column(table: pd.DataFrame, name: str | None, what: str) -> None:
@@ -411,17 +351,53 @@ def comments_from_table(
     return LoadResult(comments=comments, report=report)
 
 
+def load_bytes(
+    data: bytes,
+    filename: str,
+    text_column: str | None = None,
+    attributes: list[str] | tuple[str, ...] | None = None,
+    id_column: str | None = None,
+    sheet: str | None = None,
+) -> LoadResult:
+    """Read an office's export (CSV / TSV / text / Excel bytes) into a comment table, safely.
+
+    Column roles are decided from content as well as headers (:func:`analysis.column_roles.guess_roles`)
+    unless given: an id or date column is never the text, and a text column of numbers, ids or
+    dates is refused with a Japanese message naming the columns. Every data record of the file is
+    either a comment or in ``report.skipped`` with its line and reason.
+    """
+    from .column_roles import check_text_column, guess_roles
+
+    tr = read_table(data, filename, sheet)
+    roles = guess_roles(tr.table)
+    if text_column is None:
+        text_column = roles.text
+        if id_column is None:
+            id_column = roles.id
+    if attributes is None:
+        attributes = [a for a in roles.attributes if a not in (text_column, id_column)]
+    if text_column is None:
+        check_text_column(tr.table, roles.text or str(tr.table.columns[0]))
+        raise CorpusError("本文（コメント）の列が見つかりません。列名を指定してください。")
+    _require_column(tr.table, text_column, "本文（コメント）")
+    check_text_column(tr.table, text_column)
+    res = comments_from_table(tr.table, text_column, list(attributes), id_column, tr.encoding,
+                              line_numbers=tr.line_numbers, skipped=tr.skipped, notes=tr.notes + roles.notes)
+    res.report.repaired = list(tr.repaired)
+    res.report.sheet, res.report.sheets = tr.sheet, list(tr.sheets)
+    res.report.mapping["ignored"] = dict(roles.ignored)
+    assert res.report.n_rows == tr.n_records, "every record is read or reported"
+    return res
+
+
 def load_file(
     path: str | Path,
     text_column: str | None = None,
     attributes: list[str] | tuple[str, ...] | None = None,
     id_column: str | None = None,
+    sheet: str | None = None,
 ) -> LoadResult:
-    """Load a CSV/TSV/Excel file of comments, or the seed markdown if ``path`` ends in ``.md``.
-
-    Without ``text_column`` the columns are guessed (see :func:`guess_columns`); ``attributes``
-    (grouping columns to keep) default to the guessed ones.
-    """
+    """Load a CSV/TSV/text/Excel file of comments (see :func:`load_bytes`), or the seed if ``.md``."""
     p = Path(path)
     if not p.exists():
         raise CorpusError(f"ファイルが見つかりません: {p}")
@@ -432,16 +408,7 @@ def load_file(
         data = p.read_bytes()
     except OSError as exc:
         raise CorpusError(f"ファイルを読み込めませんでした: {p}（{exc.strerror}）") from exc
-    table, encoding = read_table(data, p.name)
-    guess = guess_columns(table)
-    if text_column is None:
-        text_column = guess.text
-        id_column = id_column or guess.id
-    if attributes is None:
-        attributes = [a for a in guess.attributes if a not in (text_column, id_column)]
-    if text_column is None:
-        raise CorpusError("本文（コメント）の列が見つかりません。列名を指定してください。")
-    return comments_from_table(table, text_column, list(attributes), id_column, encoding)
+    return load_bytes(data, p.name, text_column, attributes, id_column, sheet)
 
 
 def comments_to_csv_frame(comments: pd.DataFrame) -> pd.DataFrame:

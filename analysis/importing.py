@@ -71,7 +71,7 @@ from analysis.column_roles import (
     max_categories,
     norm,
 )
-from analysis.corpus import MAX_ROWS, MAX_UPLOAD_BYTES, CorpusError
+from analysis.corpus import MAX_ROWS, MAX_UPLOAD_BYTES, CorpusError, SkippedRow
 
 __all__ = [
     "ALL_SHEETS",
@@ -102,25 +102,6 @@ _ENCODING_NAMES = {
 
 
 # --------------------------------------------------------------------------- results
-
-
-@dataclass(frozen=True)
-class SkippedRow:
-    """A data record of the file that is not a row of the table (or was changed to become one).
-
-    ``line`` is the 1-based line a text editor shows (for a record spanning lines, its first line)
-    or the Excel row number; ``sheet`` names the sheet for Excel files.
-    """
-
-    line: int
-    reason: str
-    raw: str = ""
-    sheet: str | None = None
-
-    @property
-    def where(self) -> str:
-        """Japanese location, e.g. 「12行目」 or 「シート『回答』の12行目」."""
-        return f"シート『{self.sheet}』の{self.line}行目" if self.sheet else f"{self.line}行目"
 
 
 @dataclass

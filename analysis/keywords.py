@@ -232,3 +232,34 @@ def top_terms(token_docs: Sequence[Sequence[Token]], n: int = 20) -> list[tuple[
     surfaces = surface_map(token_docs)
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
     return [(surfaces[k], int(c)) for k, c in ranked]
+
+
+class KeywordIndex:
+    """Which comments contain which words (normalised forms), to count a theme's keywords.
+
+    Built with a tokenizer without stopwords, so every saved keyword can be found again even if
+    the stopword list changed after the run was made. ``comments`` needs comment_id and text.
+    """
+
+    def __init__(self, comments, tokenizer=None) -> None:
+        from .tokens import SudachiTokenizer
+
+        tok = tokenizer if tokenizer is not None else SudachiTokenizer(stopwords=())
+        self.keys: dict[str, frozenset[str]] = {}
+        self.surface_to_key: dict[str, str] = {}
+        for cid, text in zip(comments["comment_id"].astype(str), comments["text"]):
+            words = tok.content_words(str(text))
+            self.keys[cid] = frozenset(w.key for w in words)
+            for w in words:
+                self.surface_to_key.setdefault(w.surface, w.key)
+
+    def counts(self, words: Sequence[str], ids: Iterable[str]):
+        """DataFrame word, count: how many of the comments ``ids`` contain each word (any inflection)."""
+        import pandas as pd
+
+        ids = [str(i) for i in ids]
+        rows = []
+        for w in words:
+            k = self.surface_to_key.get(w, w)
+            rows.append({"word": w, "count": sum(1 for i in ids if k in self.keys.get(i, frozenset()))})
+        return pd.DataFrame(rows, columns=["word", "count"])

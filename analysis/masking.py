@@ -831,3 +831,28 @@ def review_table(
                 }
             )
     return pd.DataFrame(rows, columns=list(REVIEW_COLUMNS))
+
+
+def mask_comments(comments: pd.DataFrame, allow: Iterable[str] = (), masker: Masker | None = None
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Mask personal data in a comment table's text before anything is embedded, saved or shown.
+
+    Returns (the table with ``text`` masked and ``text_norm`` recomputed, the review table of what
+    was masked — :func:`review_table`, for the person uploading only). Attributes are left as they
+    are (columns of names or e-mail addresses are not offered as attributes on import).
+    """
+    from .corpus import normalize_text
+
+    m = masker or Masker(allow=allow)
+    originals = comments["text"].astype(str).tolist()
+    results = m.mask_many(originals)
+    out = comments.copy()
+    out["text"] = [r.text for r in results]
+    out["text_norm"] = [normalize_text(t) for t in out["text"]]
+    return out, review_table(originals, results, ids=comments["comment_id"].astype(str).tolist())
+
+
+def mask_summary(review: pd.DataFrame) -> dict[str, int]:
+    """Masked items per kind, in :data:`ALL_KINDS` order (for the manifest and messages)."""
+    counts = review["kind"].value_counts() if len(review) else pd.Series(dtype=int)
+    return {k: int(counts.get(k, 0)) for k in ALL_KINDS if counts.get(k, 0)}

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .cells import load_frame, store_frame
 from .corpus import attributes_of, comments_from_csv_frame, comments_to_csv_frame
 from .errors import UserError
 from .schema import (
@@ -200,7 +201,9 @@ def _clusters_to_csv(clusters: pd.DataFrame) -> pd.DataFrame:
 
 
 def _write_csv(df: pd.DataFrame, path: Path) -> None:
-    df.to_csv(path, index=False, encoding="utf-8-sig")
+    """UTF-8 with BOM for Excel; a cell Excel would run as a formula is stored with an apostrophe
+    (and read back exactly, see :func:`analysis.cells.store_cell`)."""
+    store_frame(df).to_csv(path, index=False, encoding="utf-8-sig", errors="replace")
 
 
 def _user_names(clusters: pd.DataFrame) -> dict[str, str]:
@@ -407,7 +410,8 @@ def check_run(path: str | Path) -> str | None:
 
 def _read_csv(path: Path, name: str) -> pd.DataFrame:
     try:
-        return pd.read_csv(path, encoding="utf-8-sig", keep_default_na=False, na_values=[""], dtype={"comment_id": str})
+        return load_frame(pd.read_csv(path, encoding="utf-8-sig", keep_default_na=False, na_values=[""],
+                                      dtype={"comment_id": str}))
     except FileNotFoundError as exc:
         raise RunError(f"{name} がありません") from exc
     except (OSError, UnicodeDecodeError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:

@@ -213,3 +213,24 @@ def test_cli_help_explains_options():
     assert p.returncode == 0
     for opt in ("--input", "--text-column", "--config", "--out", "--backend", "--seed"):
         assert opt in p.stdout
+
+
+HOSTILE_CELLS = ["=HYPERLINK(\"http://x\",\"y\")", "=1+1", "@SUM(A1)", "+cmd|' /C calc'!A0", "-2+3", "\tタブ", "'引用符",
+                 "'=二重", "＝全角"]
+
+
+def test_run_csvs_never_run_formulas_and_read_back_exactly(seed_comments, tmp_path):
+    import csv
+
+    from tests.conftest import FakeEmbedder
+
+    comments = seed_comments.copy()
+    comments.loc[:len(HOSTILE_CELLS) - 1, "text"] = HOSTILE_CELLS
+    comments.loc[:len(HOSTILE_CELLS) - 1, "回答者"] = HOSTILE_CELLS
+    run = run_and_save(comments, SMALL, {"name": "式"}, base=tmp_path, cache_dir=tmp_path / "c", embedder=FakeEmbedder())
+    with open(run.path / "comments.csv", encoding="utf-8-sig", newline="") as fh:
+        cells = [c for row in csv.reader(fh) for c in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "＝")]
+    loaded = runs.load_run(run.path)
+    assert loaded.comments["text"].tolist()[:len(HOSTILE_CELLS)] == HOSTILE_CELLS
+    assert loaded.comments["回答者"].tolist()[:len(HOSTILE_CELLS)] == HOSTILE_CELLS

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import pandas as pd
 import streamlit as st
@@ -12,8 +12,6 @@ from ui.text import quote_card_html
 COLUMN_NAMES_JA: dict[str, str] = {
     "comment_id": "ID",
     "text": "コメント",
-    "category": "連携の分類",
-    "role": "回答者",
     "label": "テーマ",
     "broad_label": "大きなテーマ",
     "strength": "所属の強さ",
@@ -24,10 +22,10 @@ COLUMN_NAMES_JA: dict[str, str] = {
     "note": "メモ",
     "size": "件数",
     "keywords": "キーワード",
-    "n_categories": "現れる分類の数",
-    "categories": "現れる分類",
+    "n_categories": "現れる値の数",
+    "categories": "現れる値",
     "kind": "種類",
-    "top_category": "特に多い分類",
+    "top_category": "特に多い値",
     "top_residual": "標準化残差（最大）",
 }
 
@@ -37,32 +35,29 @@ def _emphasis(row: Mapping) -> list[str]:
     return list(e) if isinstance(e, (list, tuple)) else []
 
 
-def quote_card(
-    row: Mapping,
-    theme: str | None = None,
-    extra: str | None = None,
-    query_words: Iterable[str] = (),
-) -> None:
-    """One comment as a card (category / role badges, editors' emphasis highlighted)."""
-    st.html(_row_card_html(row, theme, extra, query_words))
-
-
-def _row_card_html(row: Mapping, theme: str | None, extra: str | None, query_words: Iterable[str]) -> str:
-    """:func:`quote_card_html` for one comment-table row."""
+def _card(row: Mapping, attributes: Sequence[str], theme: str | None, extra: str | None,
+          query_words: Iterable[str], spans: Iterable[tuple[int, int]] = ()) -> str:
     return quote_card_html(
         row["text"],
-        category=row.get("category"),
-        role=row.get("role"),
+        attributes=[(a, row.get(a)) for a in attributes if a in row],
         emphasis=_emphasis(row),
         theme=theme,
         comment_id=str(row.get("comment_id", "")),
         extra=extra,
         query_words=query_words,
+        spans=spans,
     )
+
+
+def quote_card(row: Mapping, attributes: Sequence[str] = (), theme: str | None = None, extra: str | None = None,
+               query_words: Iterable[str] = (), spans: Iterable[tuple[int, int]] = ()) -> None:
+    """One comment as a card: a badge per attribute of the run, the editors' emphasis highlighted."""
+    st.html(_card(row, attributes, theme, extra, query_words, spans))
 
 
 def quote_cards(
     rows: pd.DataFrame,
+    attributes: Sequence[str] = (),
     show_theme: bool = False,
     query_words: Iterable[str] = (),
     extra_col: str | None = None,
@@ -78,7 +73,7 @@ def quote_cards(
         extra = None
         if extra_col and extra_col in r and pd.notna(r[extra_col]):
             extra = extra_label + extra_fmt.format(r[extra_col])
-        parts.append(_row_card_html(r, r.get("label") if show_theme else None, extra, words))
+        parts.append(_card(r, attributes, r.get("label") if show_theme else None, extra, words))
     st.html("".join(parts))
 
 
@@ -90,7 +85,7 @@ def comments_table(
     **kwargs,
 ) -> object:
     """A sortable table of comments with Japanese headers (cells are always plain text)."""
-    cols = [c for c in (columns or ["comment_id", "text", "category", "role", "label"]) if c in df.columns]
+    cols = [c for c in (columns or ["comment_id", "text", "label"]) if c in df.columns]
     view = df[cols].copy()
     for c in view.columns:
         if view[c].map(lambda v: isinstance(v, (list, tuple))).any():

@@ -1,82 +1,131 @@
-"""Cached access to saved runs and to the (cheap) derived tables the pages show.
+"""Cached access to saved runs and the (cheap) derived tables pages show.
 
-Streamlit caches are process-wide; every cached function here is keyed by the run folder and a
-*stamp* made of the manifest's and ``labels.json``'s modification times, so a renamed theme or a
-re-saved run is picked up on the next rerun while browsing a saved run never recomputes the
-embedding or UMAP. ``st.cache_data`` hands out copies, so a page may modify what it gets.
+Streamlit caches are process-wide. Every cached function here is keyed by the run folder and a
+*stamp* of what is on disk (the manifest's and the edit files' modification times), passed as a
+normal argument so Streamlit hashes it: a run renamed, made or deleted by another session, the
+CLI or a notebook shows up on the next rerun, while browsing never recomputes an embedding or
+UMAP. Runs are shared read-only between sessions (``st.cache_resource``): pages copy before they
+change a table (``apply_filters`` returns a new frame).
 """
 
 from __future__ import annotations
 
+import os
+import threading
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
 from analysis import kwic as kwic_mod
 from analysis import overlaps, quotes
-from analysis.runs import NOISE, Run, list_runs, load_run, runs_dir
+from analysis.runs import Run, RunError, list_runs, load_run, runs_dir
+from analysis.schema import NOISE
 
-Stamp = tuple[int, int]
+Stamp = tuple[int, ...]
+_EDIT_FILES = ("labels.json", "edits.json")
 
 
 def run_stamp(path: str | Path) -> Stamp:
-    """(manifest mtime, labels.json mtime or 0) in ns: changes whenever the run changes on disk."""
+    """Modification times (ns) of the manifest and the edit files: changes whenever the run does."""
     p = Path(path)
-    labels = p / "labels.json"
-    return (
-        (p / "manifest.json").stat().st_mtime_ns,
-        labels.stat().st_mtime_ns if labels.exists() else 0,
-    )
+    out = []
+    for name in ("manifest.json",) + _EDIT_FILES:
+        try:
+            out.append((p / name).stat().st_mtime_ns)
+        except OSError:
+            out.append(0)
+    return tuple(out)
 
 
-def _dir_stamp() -> tuple[str, int]:
+def runs_stamp() -> tuple:
+    """Changes when a run folder is added, removed or changed (its manifest or edits)."""
     d = runs_dir()
-    return str(d), (d.stat().st_mtime_ns if d.exists() else 0)
+    try:
+        entries = sorted(e for e in os.scandir(d) if e.is_dir() and not e.name.startswith("."))
+    except OSError:
+        return (str(d),)
+    return (str(d),) + tuple((e.name,) + run_stamp(e.path) for e in sorted(entries, key=lambda e: e.name))
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
-def _list_runs(_key: tuple[str, int]) -> pd.DataFrame:
+@st.cache_data(show_spinner=False, max_entries=4, ttl=3600)
+def _list_runs(stamp: tuple) -> pd.DataFrame:
     return list_runs()
 
 
+def _broken() -> dict[str, tuple[Stamp, str]]:
+    return _registry()["broken"]
+
+
+@st.cache_resource(show_spinner=False)
+def _registry() -> dict:
+    """Process-wide: runs that failed to load (path -> (stamp, reason)), and a lock."""
+    return {"broken": {}, "lock": threading.Lock()}
+
+
 def saved_runs() -> pd.DataFrame:
-    """:func:`analysis.runs.list_runs`, cached until a run is added or removed."""
-    return _list_runs(_dir_stamp())
+    """:func:`analysis.runs.list_runs`, plus runs that failed to load in full marked ``ok=False``."""
+    runs = _list_runs(runs_stamp()).copy()
+    broken = _broken()
+    for i, row in runs.iterrows():
+        hit = broken.get(row["path"])
+        if hit is not None and hit[0] == run_stamp(row["path"]):
+            runs.at[i, "ok"] = False
+            runs.at[i, "problem"] = hit[1]
+    return runs
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@st.cache_resource(show_spinner=False, max_entries=6)
 def _load(path: str, stamp: Stamp) -> Run:
     return load_run(path)
 
 
 def get_run(path: str | Path) -> Run:
-    """The saved run in ``path`` (a cached copy)."""
-    return _load(str(path), run_stamp(path))
+    """The saved run in ``path``, shared read-only between sessions.
+
+    Raises :class:`analysis.runs.RunError` when it cannot be read; the run is then listed as broken.
+    """
+    stamp = run_stamp(path)
+    try:
+        return _load(str(path), stamp)
+    except RunError as exc:
+        with _registry()["lock"]:
+            _broken()[str(path)] = (stamp, str(exc))
+        raise
 
 
 def clear_caches() -> None:
-    """Forget every cached run and derived table (after a rename, a delete or a new run)."""
+    """Forget every cached table (after a rename, a delete or a new run); runs stay keyed by stamp."""
     st.cache_data.clear()
 
 
 # --------------------------------------------------------------------------- derived tables
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@st.cache_resource(show_spinner=False, max_entries=6)
 def _table(path: str, stamp: Stamp) -> pd.DataFrame:
-    run = _load(path, stamp)
-    t = run.table()
-    parents = run.clusters.drop_duplicates("parent").set_index("parent")["parent_label"]
-    t["broad_label"] = t["broad"].map(parents).fillna("未分類")
-    t["_row"] = np.arange(len(t))
-    return t
+    return _load(path, stamp).table()
 
 
 def run_table(path: str | Path) -> pd.DataFrame:
-    """``Run.table()`` plus ``broad_label`` and ``_row`` (the comment's row in the embeddings)."""
+    """``Run.table()`` (shared, read-only: copy before changing it)."""
     return _table(str(path), run_stamp(path))
+
+
+@st.cache_resource(show_spinner=False, max_entries=6)
+def _text_index(path: str, stamp: Stamp):
+    from analysis.textsearch import TextIndex
+
+    return TextIndex(_load(path, stamp).comments["text"].tolist())
+
+
+def text_index(path: str | Path):
+    """The run's forgiving word index (surface, normalised form and reading)."""
+    return _text_index(str(path), run_stamp(path))
+
+
+def _ids_key(ids: list[str] | None) -> tuple[str, ...] | None:
+    return tuple(ids) if ids is not None else None
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -85,12 +134,12 @@ def _quotes(path: str, stamp: Stamp, cluster: int, k: int | None, ids: tuple[str
     a = run.assignments
     if ids is not None:
         a = a[a["comment_id"].astype(str).isin(set(ids))]
-    return quotes.representative_quotes(run.comments, a, run.embeddings, cluster, k=k)
+    return quotes.representative_quotes(run.comments, a, run.embeddings, cluster, k=k, group_by=run.primary_attribute)
 
 
 def representative(path: str | Path, cluster: int, k: int | None = 5, ids: list[str] | None = None) -> pd.DataFrame:
     """Representative quotes of ``cluster`` among ``ids`` (all comments when ``None``)."""
-    return _quotes(str(path), run_stamp(path), int(cluster), k, tuple(ids) if ids is not None else None)
+    return _quotes(str(path), run_stamp(path), int(cluster), k, _ids_key(ids))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -103,7 +152,7 @@ def _per_group(path: str, stamp: Stamp, cluster: int, by: str, ids: tuple[str, .
 
 
 def quote_per_group(path: str | Path, cluster: int, by: str, ids: list[str] | None = None) -> pd.DataFrame:
-    return _per_group(str(path), run_stamp(path), int(cluster), by, tuple(ids) if ids is not None else None)
+    return _per_group(str(path), run_stamp(path), int(cluster), by, _ids_key(ids))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -126,12 +175,14 @@ def _pairs(path: str, stamp: Stamp, a: str, b: str, k: int, by: str, ids: tuple[
     return overlaps.cross_category_pairs(comments, emb, a, b, k=k, by=by)
 
 
-def cross_pairs(path: str | Path, a: str, b: str, k: int = 10, by: str = "category", ids: list[str] | None = None) -> pd.DataFrame:
-    return _pairs(str(path), run_stamp(path), a, b, k, by, tuple(ids) if ids is not None else None)
+def cross_pairs(path: str | Path, a: str, b: str, by: str, k: int = 10, ids: list[str] | None = None) -> pd.DataFrame:
+    return _pairs(str(path), run_stamp(path), a, b, k, by, _ids_key(ids))
 
 
 def similar_to(path: str | Path, comment_id: str, k: int = 10, ids: list[str] | None = None) -> pd.DataFrame:
     """"More like this": the ``k`` comments nearest to ``comment_id`` (among ``ids``), with 類似度."""
+    import numpy as np
+
     run = get_run(path)
     table = run_table(path)
     pos = {c: i for i, c in enumerate(table["comment_id"].astype(str))}
@@ -146,12 +197,7 @@ def similar_to(path: str | Path, comment_id: str, k: int = 10, ids: list[str] | 
     return rows
 
 
-@st.cache_resource(show_spinner=False, max_entries=2)
-def _query_encoder(path: str, stamp: Stamp):
-    """The run's query encoder: loads the embedding model and encodes the comments once per run."""
-    from analysis.search import QueryEncoder
-
-    return QueryEncoder.for_run(_load(path, stamp))
+_ENCODE_LOCK = threading.Lock()
 
 
 def search_meaning(path: str | Path, query: str, k: int = 10, ids: list[str] | None = None) -> pd.DataFrame:
@@ -162,8 +208,10 @@ def search_meaning(path: str | Path, query: str, k: int = 10, ids: list[str] | N
     """
     from analysis.search import search_by_meaning
 
-    encoder = _query_encoder(str(path), run_stamp(path))
-    rows = search_by_meaning(get_run(path), encoder, query, k=k, ids=ids)
+    run = get_run(path)
+    with _ENCODE_LOCK:  # the model loads once; sessions share the run object
+        run.embedder()
+    rows = search_by_meaning(run, query, k=k, ids=ids)
     table = run_table(path)
     table = table.set_index(table["comment_id"].astype(str))
     out = table.loc[rows["comment_id"].astype(str)].reset_index(drop=True)
@@ -173,45 +221,24 @@ def search_meaning(path: str | Path, query: str, k: int = 10, ids: list[str] | N
 
 def varied_set(path: str | Path, n: int, ids: list[str] | None = None, seed: int = 0) -> pd.DataFrame:
     run = get_run(path)
-    return quotes.suggest_varied_set(run.comments, run.assignments, run.embeddings, n, candidate_ids=ids, seed=seed)
+    return quotes.suggest_varied_set(run.comments, run.assignments, run.embeddings, n, candidate_ids=ids, seed=seed,
+                                     group_by=run.primary_attribute)
 
 
 def kwic(path: str | Path, word: str, ids: list[str] | None = None, width: int = 20) -> pd.DataFrame:
     return kwic_mod.kwic(get_run(path).comments, word, width=width, ids=ids)
 
 
-@st.cache_resource(show_spinner=False)
-def _plain_tokenizer():
-    """A tokenizer without stopwords, so every saved keyword can be found again even if the
-    stopword list changed after the run was made (it keeps one SudachiPy tokenizer per thread)."""
-    from analysis.tokens import SudachiTokenizer
+@st.cache_resource(show_spinner=False, max_entries=6)
+def _keyword_index(path: str, stamp: Stamp):
+    from analysis.keywords import KeywordIndex
 
-    return SudachiTokenizer(stopwords=())
+    return KeywordIndex(_load(path, stamp).comments)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def _token_keys(path: str, stamp: Stamp) -> tuple[dict[str, frozenset[str]], dict[str, str]]:
-    """Per comment, the set of normalised word keys; and surface -> key for every surface seen."""
-    run = _load(path, stamp)
-    tok = _plain_tokenizer()
-    keys: dict[str, frozenset[str]] = {}
-    surface_to_key: dict[str, str] = {}
-    for cid, text in zip(run.comments["comment_id"].astype(str), run.comments["text"]):
-        words = tok.content_words(text)
-        keys[cid] = frozenset(w.key for w in words)
-        for w in words:
-            surface_to_key.setdefault(w.surface, w.key)
-    return keys, surface_to_key
-
-
-def keyword_counts(path: str | Path, keywords: list[str], ids: list[str]) -> pd.DataFrame:
+def keyword_counts(path: str | Path, words: list[str], ids: list[str]) -> pd.DataFrame:
     """For each keyword, how many of the comments ``ids`` contain it (as a word, any inflection)."""
-    keys, s2k = _token_keys(str(path), run_stamp(path))
-    rows = []
-    for w in keywords:
-        k = s2k.get(w, w)
-        rows.append({"word": w, "count": sum(1 for i in ids if k in keys.get(str(i), frozenset()))})
-    return pd.DataFrame(rows, columns=["word", "count"])
+    return _keyword_index(str(path), run_stamp(path)).counts(words, ids)
 
 
 def theme_options(run: Run, table: pd.DataFrame) -> list[int]:
@@ -224,15 +251,16 @@ def theme_options(run: Run, table: pd.DataFrame) -> list[int]:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _comparison(a: str, b: str, stamp_a: Stamp, stamp_b: Stamp):
-    from analysis.compare import compare_runs, comparison_sankey
+    from analysis.compare import compare_runs, comparison_sankey, matched_count
 
-    ra, rb = get_run(a), get_run(b)
-    common = set(ra.comments["comment_id"].astype(str)) & set(rb.comments["comment_id"].astype(str))
-    if not common:
-        return None, None
-    return compare_runs(ra, rb), comparison_sankey(ra, rb)
+    ra, rb = _load(a, stamp_a), _load(b, stamp_b)
+    n, key = matched_count(ra, rb)
+    if not n:
+        return None, None, 0, key
+    return compare_runs(ra, rb), comparison_sankey(ra, rb), n, key
 
 
 def comparison(a: str | Path, b: str | Path):
-    """(table of theme changes, Sankey figure) between two saved runs, or (None, None) if they share no comment."""
+    """(table of theme changes, Sankey figure, comments matched, matching key) between two saved runs;
+    (None, None, 0, key) when they share no comment."""
     return _comparison(str(a), str(b), run_stamp(a), run_stamp(b))

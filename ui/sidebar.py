@@ -1,4 +1,4 @@
-"""The shared sidebar (run picker + global filters) and the per-page context built from it."""
+"""The shared sidebar (run picker + a filter per attribute + words) and the page context built from it."""
 
 from __future__ import annotations
 
@@ -8,11 +8,14 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from analysis.overlaps import ordered_values
-from analysis.runs import Run
+from analysis.runs import Run, RunError
+from analysis.schema import ordered_values
 from ui import data, state
 from ui.state import Filters
 from ui.text import md_escape
+
+#: An attribute with at most this many values gets pills; more get a multiselect.
+PILLS_MAX = 8
 
 
 @dataclass
@@ -30,16 +33,26 @@ class PageContext:
         return self.run.run_id
 
     @property
+    def attributes(self) -> list[str]:
+        return self.run.attributes
+
+    @property
+    def primary(self) -> str | None:
+        return self.run.primary_attribute
+
+    @property
     def filtered_ids(self) -> list[str]:
         return self.filtered["comment_id"].astype(str).tolist()
 
 
-def _run_label(row: pd.Series) -> str:
-    created = str(row.get("created", ""))[:16].replace("T", " ")
-    name = str(row.get("input") or "（入力名なし）")
+def run_label(row: pd.Series) -> str:
+    """「連携の“もやもや”集（2022） ・ 12/01 15:05 ・ テーマ13 ・ #9aaa」: readable and distinct."""
+    created = str(row.get("created", ""))[5:16].replace("T", " ").replace("-", "/")
+    name = str(row.get("input") or "（名前なし）")
     n = row.get("n_clusters")
     themes = f"テーマ{int(n)}" if pd.notna(n) else ""
-    return " ・ ".join(x for x in (name, themes, created[5:], str(row.get("backend") or "")) if x)
+    tag = "#" + str(row.get("run_id", ""))[-4:]
+    return " ・ ".join(x for x in (name, created, themes, tag) if x)
 
 
 def _sanitize_multi(key: str, options: list[str]) -> None:
@@ -51,53 +64,75 @@ def _sanitize_multi(key: str, options: list[str]) -> None:
             st.session_state[key] = kept
 
 
-def _clear_filters() -> None:
-    st.session_state[state.KEY_CATEGORIES] = []
-    st.session_state[state.KEY_ROLES] = []
-    st.session_state[state.KEY_QUERY] = ""
-
-
-def render_sidebar(runs: pd.DataFrame) -> PageContext | None:
-    """Draw the run picker and the filters; store the page context in session state."""
-    state.apply_pending_run_switch()
-    paths = runs["path"].astype(str).tolist()
+def _pick_run(runs: pd.DataFrame, opening: str | None) -> str | None:
+    """Draw the run picker over the readable runs; returns the chosen folder."""
+    ok = runs[runs["ok"]]
+    paths = ok["path"].astype(str).tolist()
     if not paths:
-        st.session_state["_ctx"] = None
         return None
     if st.session_state.get(state.KEY_RUN) not in paths:
-        st.session_state[state.KEY_RUN] = paths[0]
-    labels = dict(zip(paths, (_run_label(r) for _, r in runs.iterrows())))
-    sb = st.sidebar
-    sb.selectbox(
-        "表示する分析結果",
-        paths,
-        key=state.KEY_RUN,
-        format_func=lambda p: labels.get(p, Path(p).name),
+        st.session_state[state.KEY_RUN] = opening if opening in paths else paths[0]
+    labels = dict(zip(paths, (run_label(r) for _, r in ok.iterrows())))
+    st.sidebar.selectbox(
+        "表示する分析結果", paths, key=state.KEY_RUN, format_func=lambda p: labels.get(p, Path(p).name),
         help="保存されている分析結果から選びます。新しい分析は「データと再分析」ページで作れます。",
     )
-    path = st.session_state[state.KEY_RUN]
-    run = data.get_run(path)
-    table = data.run_table(path)
+    return st.session_state[state.KEY_RUN]
 
+
+def _filters(table: pd.DataFrame, attributes: list[str]) -> Filters:
+    sb = st.sidebar
     sb.markdown("**絞り込み**（すべてのページに効きます）")
-    cats = [str(c) for c in ordered_values(table["category"], "category")]
-    roles = [str(r) for r in ordered_values(table["role"], "role")]
-    _sanitize_multi(state.KEY_CATEGORIES, cats)
-    _sanitize_multi(state.KEY_ROLES, roles)
-    # pills render their option labels as Markdown; categories of uploaded files are user text
-    sb.pills("連携の分類", cats, selection_mode="multi", key=state.KEY_CATEGORIES, format_func=md_escape,
-             help="何も選ばないと、すべての分類が対象になります。")
-    sb.pills("回答者", roles, selection_mode="multi", key=state.KEY_ROLES, format_func=md_escape,
-             help="何も選ばないと、すべての回答者が対象になります。")
-    sb.text_input("語句で探す", key=state.KEY_QUERY, placeholder="例: 縦割り　民生委員",
-                  help="空白で区切ると、すべての語句を含むコメントに絞り込みます。")
-    filters = state.current_filters()
-    filtered = state.apply_filters(table, filters)
-    sb.caption(f"表示中のコメント: **{len(filtered)}** / {len(table)} 件")
+    for attr in attributes:
+        values = [str(v) for v in ordered_values(table[attr], attr)]
+        key = state.filter_key(attr)
+        _sanitize_multi(key, values)
+        # option labels of pills / multiselect render Markdown; values come from the user's file
+        if len(values) <= PILLS_MAX:
+            sb.pills(md_escape(attr), values, selection_mode="multi", key=key, format_func=md_escape,
+                     help="何も選ばないと、すべてが対象になります。")
+        else:
+            sb.multiselect(md_escape(attr), values, key=key, format_func=md_escape, placeholder="すべて",
+                           help="何も選ばないと、すべてが対象になります。")
+    sb.text_input("語句で探す", key=state.KEY_QUERY, placeholder="例: 縦割り　たらいまわし",
+                  help="空白で区切ると、すべての語句を含むコメントに絞り込みます。送りがなやひらがな書きの違い"
+                       "（たらいまわし／たらい回し）も同じ語として探します。")
+    return state.current_filters(attributes)
+
+
+def render_sidebar(runs: pd.DataFrame, opening: str | None) -> PageContext | None:
+    """Draw the run picker and the filters; store the page context in session state.
+
+    A run that cannot be read is reported once, marked as broken (the data page lists it with the
+    reason) and another run is shown instead.
+    """
+    state.apply_pending_run_switch()
+    for _ in range(3):
+        path = _pick_run(runs, opening)
+        if path is None:
+            st.session_state[state.KEY_CTX] = None
+            return None
+        try:
+            run = data.get_run(path)
+            table = data.run_table(path)
+            break
+        except RunError as exc:
+            state.warn_once(f"分析結果「{Path(path).name}」は読み込めません（{exc}）。ほかの分析結果を表示しています。"
+                            "「データと再分析」ページで確認・削除できます。")
+            runs = data.saved_runs()
+            st.session_state.pop(state.KEY_RUN, None)
+    else:
+        st.session_state[state.KEY_CTX] = None
+        return None
+    filters = _filters(table, run.attributes)
+    index = data.text_index(path) if filters.words else None
+    filtered = state.apply_filters(table, filters, index)
+    st.sidebar.caption(f"表示中のコメント: **{len(filtered)}** / {len(table)} 件")
     if filters.active:
-        sb.button("絞り込みを解除", on_click=_clear_filters, icon=":material/filter_alt_off:")
+        st.sidebar.button("絞り込みを解除", on_click=state.clear_filters, args=(run.attributes,),
+                          icon=":material/filter_alt_off:")
     ctx = PageContext(path=path, run=run, table=table, filtered=filtered, filters=filters)
-    st.session_state["_ctx"] = ctx
+    st.session_state[state.KEY_CTX] = ctx
     return ctx
 
 
@@ -106,12 +141,17 @@ def page_context() -> PageContext:
 
     Without a run there is nothing to show: the page says so and stops here.
     """
-    ctx = st.session_state.get("_ctx")
+    ctx = st.session_state.get(state.KEY_CTX)
     if ctx is None:
         st.info("表示できる分析結果がありません。「データと再分析」ページで分析を作成してください。")
         st.stop()
     filter_note(ctx)
     return ctx
+
+
+def current_context() -> PageContext | None:
+    """The context if there is a run (pages that also work without one, e.g. the data page)."""
+    return st.session_state.get(state.KEY_CTX)
 
 
 def filter_note(ctx: PageContext) -> None:

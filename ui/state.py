@@ -1,14 +1,13 @@
-"""Session state shared across pages: the active run, the global filters and the shortlist.
+"""Session state shared across pages: keys, the active run, global filters, one-shot messages.
 
-Keys live here so pages never spell them out. Widget-backed keys (run picker, filters) are
-rendered by the sidebar in ``app.py`` on every page, so Streamlit keeps them across page
-switches; the shortlist is plain session state (not a widget) and is never cleaned up.
+Every session-state key the app uses is spelled here, so pages never spell one out. Widget-backed
+keys (run picker, filters) are rendered by the sidebar on every page, so Streamlit keeps them
+across page switches.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 import streamlit as st
@@ -18,12 +17,18 @@ from ui.text import matches_query, query_words
 KEY_RUN = "run_picker"
 KEY_PENDING_RUN = "_pending_run"
 KEY_FLASH = "_flash"
-KEY_CATEGORIES = "flt_categories"
-KEY_ROLES = "flt_roles"
+KEY_WARN = "_warn"
 KEY_QUERY = "flt_query"
-KEY_SHORTLIST = "shortlist"
+KEY_CTX = "_ctx"
+KEY_USER = "_auth_user"
+KEY_MY_JOBS = "_my_jobs"
+KEY_SHORTLIST_SET = "shortlist_set"
+FILTER_PREFIX = "flt::"
 
-SHORTLIST_COLUMNS = ["comment_id", "text", "category", "role", "label", "note"]
+
+def filter_key(attribute: str) -> str:
+    """Session key of the sidebar filter for one attribute."""
+    return f"{FILTER_PREFIX}{attribute}"
 
 
 # --------------------------------------------------------------------------- active run
@@ -46,7 +51,7 @@ def request_run_switch(path: str, message: str | None = None) -> None:
 
 
 def apply_pending_run_switch() -> None:
-    """Called by ``app.py`` before the run picker renders."""
+    """Called before the run picker renders."""
     pending = st.session_state.pop(KEY_PENDING_RUN, None)
     if pending:
         st.session_state[KEY_RUN] = pending
@@ -61,121 +66,81 @@ def pop_flash() -> str | None:
     return st.session_state.pop(KEY_FLASH, None)
 
 
+def warn_once(message: str) -> None:
+    """A warning shown once on the next run (e.g. a run that could not be opened)."""
+    st.session_state[KEY_WARN] = message
+
+
+def pop_warning() -> str | None:
+    return st.session_state.pop(KEY_WARN, None)
+
+
+def remember_job(job_id: str) -> None:
+    """This session started ``job_id``: switch to its run when it finishes."""
+    st.session_state.setdefault(KEY_MY_JOBS, []).append(job_id)
+
+
+def my_jobs() -> list[str]:
+    return list(st.session_state.get(KEY_MY_JOBS, []))
+
+
+def forget_job(job_id: str) -> None:
+    st.session_state[KEY_MY_JOBS] = [j for j in my_jobs() if j != job_id]
+
+
 # --------------------------------------------------------------------------- filters
 
 
 @dataclass(frozen=True)
 class Filters:
-    """Global filters; an empty tuple means "all"."""
+    """Global filters: selected values per attribute (empty = all) and search words."""
 
-    categories: tuple[str, ...] = ()
-    roles: tuple[str, ...] = ()
+    values: tuple[tuple[str, tuple[str, ...]], ...] = ()
     query: str = ""
+    attributes: tuple[str, ...] = field(default=())
 
     @property
     def words(self) -> list[str]:
         return query_words(self.query)
 
     @property
+    def selected(self) -> dict[str, tuple[str, ...]]:
+        return {a: v for a, v in self.values if v}
+
+    @property
     def active(self) -> bool:
-        return bool(self.categories or self.roles or self.words)
+        return bool(self.selected or self.words)
 
     def describe_ja(self) -> str:
-        parts = []
-        if self.categories:
-            parts.append("分類: " + "、".join(self.categories))
-        if self.roles:
-            parts.append("回答者: " + "、".join(self.roles))
+        parts = [f"{a}: " + "、".join(v) for a, v in self.selected.items()]
         if self.words:
             parts.append("語句: " + " ".join(self.words))
         return " ／ ".join(parts) if parts else "絞り込みなし（すべてのコメント）"
 
 
-def current_filters() -> Filters:
+def current_filters(attributes: list[str]) -> Filters:
     s = st.session_state
-    return Filters(
-        categories=tuple(s.get(KEY_CATEGORIES) or ()),
-        roles=tuple(s.get(KEY_ROLES) or ()),
-        query=str(s.get(KEY_QUERY) or ""),
-    )
+    values = tuple((a, tuple(s.get(filter_key(a)) or ())) for a in attributes)
+    return Filters(values=values, query=str(s.get(KEY_QUERY) or ""), attributes=tuple(attributes))
 
 
-def apply_filters(table: pd.DataFrame, f: Filters) -> pd.DataFrame:
-    """Rows of ``table`` (``Run.table()``) passing the filters."""
+def apply_filters(table: pd.DataFrame, f: Filters, index=None) -> pd.DataFrame:
+    """Rows of ``table`` (``Run.table()``) passing the filters; ``index`` is a word index of the
+    table's texts (:class:`analysis.textsearch.TextIndex`) for forgiving word matching."""
     mask = pd.Series(True, index=table.index)
-    if f.categories:
-        mask &= table["category"].isin(f.categories)
-    if f.roles:
-        mask &= table["role"].isin(f.roles)
+    for attr, vals in f.selected.items():
+        if attr in table.columns:
+            mask &= table[attr].isin(vals)
     words = f.words
     if words:
-        mask &= table["text"].map(lambda t: matches_query(t, words))
+        if index is not None:
+            mask &= pd.Series(index.mask(" ".join(words)), index=table.index)
+        else:
+            mask &= table["text"].map(lambda t: matches_query(t, words))
     return table[mask]
 
 
-# --------------------------------------------------------------------------- shortlist
-
-
-def shortlist() -> list[dict]:
-    """The trainer's shortlist: dicts with run_id + :data:`SHORTLIST_COLUMNS`, in added order."""
-    return st.session_state.setdefault(KEY_SHORTLIST, [])
-
-
-def _find(run_id: str, comment_id: str) -> dict | None:
-    for item in shortlist():
-        if item["run_id"] == run_id and item["comment_id"] == str(comment_id):
-            return item
-    return None
-
-
-def in_shortlist(run_id: str, comment_id: str) -> bool:
-    return _find(run_id, comment_id) is not None
-
-
-def add_to_shortlist(run_id: str, row: Mapping) -> bool:
-    """Add a comment (a mapping with comment_id, text, category, role, label); False if present."""
-    cid = str(row["comment_id"])
-    if in_shortlist(run_id, cid):
-        return False
-    shortlist().append(
-        {
-            "run_id": run_id,
-            "comment_id": cid,
-            "text": str(row["text"]),
-            "category": str(row.get("category", "")),
-            "role": str(row.get("role", "")),
-            "label": str(row.get("label", "")),
-            "note": str(row.get("note", "") or ""),
-        }
-    )
-    return True
-
-
-def remove_from_shortlist(run_id: str, comment_id: str) -> None:
-    st.session_state[KEY_SHORTLIST] = [
-        it for it in shortlist() if not (it["run_id"] == run_id and it["comment_id"] == str(comment_id))
-    ]
-
-
-def clear_shortlist() -> None:
-    st.session_state[KEY_SHORTLIST] = []
-
-
-def set_note(run_id: str, comment_id: str, note: str) -> None:
-    item = _find(run_id, comment_id)
-    if item is not None:
-        item["note"] = note
-
-
-def note_widget_key(run_id: str, comment_id: str) -> str:
-    return f"note::{run_id}::{comment_id}"
-
-
-def sync_note(run_id: str, comment_id: str) -> None:
-    """Widget callback: copy the note text area into the shortlist entry."""
-    set_note(run_id, comment_id, st.session_state.get(note_widget_key(run_id, comment_id), ""))
-
-
-def shortlist_frame() -> pd.DataFrame:
-    """The shortlist as the DataFrame ``analysis.export`` expects (:data:`SHORTLIST_COLUMNS`)."""
-    return pd.DataFrame([{c: it.get(c, "") for c in SHORTLIST_COLUMNS} for it in shortlist()], columns=SHORTLIST_COLUMNS)
+def clear_filters(attributes: list[str]) -> None:
+    for a in attributes:
+        st.session_state[filter_key(a)] = []
+    st.session_state[KEY_QUERY] = ""

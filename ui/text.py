@@ -13,7 +13,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-from analysis.charts import CATEGORY_COLORS, ROLE_COLORS, category_color_map
+from analysis.schema import VALUE_COLORS, value_color_map
 
 EMPHASIS_STYLE = "background:#fff1a8;padding:0 1px;border-radius:2px;"
 QUERY_STYLE = "background:#cfe3ff;padding:0 1px;border-radius:2px;"
@@ -61,6 +61,7 @@ def highlight_html(
     text: str,
     emphasis: Iterable[str] = (),
     query_words: Iterable[str] = (),
+    spans: Iterable[tuple[int, int]] = (),
 ) -> str:
     """Escaped ``text`` with the editors' emphasised phrases and search words marked.
 
@@ -78,6 +79,9 @@ def highlight_html(
         for s, e in _spans(text, str(word).strip()):
             for i in range(s, e):
                 flags[i] |= 2
+    for s, e in spans or ():
+        for i in range(max(0, s), min(len(text), e)):
+            flags[i] |= 2
     parts: list[str] = []
     i = 0
     while i < len(text):
@@ -95,48 +99,52 @@ def highlight_html(
     return "".join(parts)
 
 
-def badge_html(value: str, color: str | None = None, outline: bool = False) -> str:
-    """A small rounded label; colour defaults to the category / role colour."""
-    color = color or CATEGORY_COLORS.get(value) or ROLE_COLORS.get(value) or category_color_map([value])[value]
+def badge_html(value: str, color: str | None = None, outline: bool = False, title: str | None = None) -> str:
+    """A small rounded label; colour defaults to the value's colour (:func:`analysis.schema.value_color_map`).
+
+    ``title`` (e.g. the attribute's name) becomes the tooltip.
+    """
+    color = color or VALUE_COLORS.get(value) or value_color_map([value])[value]
     if outline:
         style = f"border:1px solid {color};color:{color};background:#fff;"
     else:
         style = f"background:{color};color:#fff;border:1px solid {color};"
+    tip = f' title="{esc(title)}"' if title else ""
     return (
-        f'<span style="{style}display:inline-block;border-radius:10px;padding:0 8px;'
+        f'<span{tip} style="{style}display:inline-block;border-radius:10px;padding:0 8px;'
         f'margin:0 4px 2px 0;font-size:0.78rem;line-height:1.5;">{esc(value)}</span>'
     )
 
 
 def quote_card_html(
     text: str,
-    category: str | None = None,
-    role: str | None = None,
+    attributes: Iterable[tuple[str, str]] = (),
     emphasis: Iterable[str] = (),
     theme: str | None = None,
     comment_id: str | None = None,
     extra: str | None = None,
     query_words: Iterable[str] = (),
+    spans: Iterable[tuple[int, int]] = (),
 ) -> str:
-    """One quote as an HTML card: badges (category, role, theme), the text, the id.
+    """One quote as an HTML card: a badge per attribute (name, value), the theme, the text, the id.
 
-    ``extra`` is appended to the meta line as plain text (escaped), e.g. ``類似度 0.82``.
+    The first attribute's value is a filled badge in its colour (and colours the card's edge), the
+    others outlined. ``extra`` is appended to the meta line as plain text (escaped), e.g.
+    ``類似度 0.82``. ``spans`` are extra character ranges to highlight (forgiving search matches).
     """
-    badges = []
-    if category:
-        badges.append(badge_html(category))
-    if role:
-        badges.append(badge_html(role, outline=True))
+    attrs = [(str(n), str(v)) for n, v in attributes if v not in (None, "")]
+    category = attrs[0][1] if attrs else None
+    badges = [badge_html(v, outline=i > 0, title=n) for i, (n, v) in enumerate(attrs)]
     if theme:
         badges.append(
             '<span style="font-size:0.78rem;color:#555;margin-left:2px;">テーマ: '
             f"{esc(theme)}</span>"
         )
     meta = " ・ ".join(esc(x) for x in (comment_id, extra) if x)
-    body = highlight_html(text, emphasis, query_words)
+    body = highlight_html(text, emphasis, query_words, spans)
     return (
         '<div style="border:1px solid #e3e3e3;border-left:4px solid '
-        f'{CATEGORY_COLORS.get(category or "", "#999")};border-radius:6px;padding:8px 12px;'
+        f'{VALUE_COLORS.get(category or "", "#999")};border-radius:6px;padding:8px 12px;'
         'margin:0 0 8px 0;background:#fff;">'
         f'<div>{"".join(badges)}</div>'
         f'<div style="font-size:0.97rem;line-height:1.7;margin:4px 0;white-space:normal;'
