@@ -83,6 +83,7 @@ def kwic(
     word: str,
     width: int = 20,
     ids: Sequence[str] | None = None,
+    index=None,
 ) -> pd.DataFrame:
     """Every occurrence of ``word`` in the comments with its left and right context.
 
@@ -95,6 +96,9 @@ def kwic(
         before the match (fewer at the start of a comment) and ``right`` the ``width`` after it;
         where the context was cut, ``…`` is added on the cut side (outside the ``width``).
     ids : restrict to these comment ids (rows keep the comment-table order).
+    index : an :class:`analysis.textsearch.TextIndex` built on ``comments["text"]`` (same order):
+        matching then also accepts spelling variants, readings and term aliases (たらいまわし finds
+        たらい回し, 社協 finds 社会福祉協議会); without it, NFKC + case-folded substrings only.
 
     Returns
     -------
@@ -109,13 +113,18 @@ def kwic(
         return pd.DataFrame(columns=cols)
     width = max(0, int(width))
     rows: list[dict[str, str]] = []
-    subset = comments
+    keep = np.ones(len(comments), dtype=bool)
     if ids is not None:
         wanted = {str(i) for i in ids}
-        subset = comments[comments["comment_id"].astype(str).isin(wanted)]
-    for rec in subset.to_dict("records"):
+        keep = comments["comment_id"].astype(str).isin(wanted).to_numpy()
+    if index is not None and len(index) != len(comments):
+        raise ValueError("index must be built on the same comments, in the same order")
+    found = index.matches(word) if index is not None else None
+    for pos, rec in enumerate(comments.to_dict("records")):
+        if not keep[pos]:
+            continue
         text = str(rec["text"])
-        for s, e in find_spans(text, word):
+        for s, e in (found.get(pos, ()) if found is not None else find_spans(text, word)):
             ls = max(0, s - width)
             re_ = min(len(text), e + width)
             row = {

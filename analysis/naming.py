@@ -1,0 +1,499 @@
+"""Readable theme names, built only from phrases of the theme's own comments.
+
+A name says topic and problem: 「相談者：たらい回し」, or one phrase that already says both
+(「支援方針が決まらない」, 「縦割りの意識」). Candidates are the phrases of :mod:`analysis.phrases`
+(noun phrases with compounds kept, 「NのN」, noun + particle + predicate with negation kept and
+the ending normalised). A predicate is a candidate only when it says what hurts (negated, or a word
+of ``data/problem_ja.txt``); all such predicates about one subject are one candidate, shown in
+their most used wording (情報共有ができない / 情報共有が難しい).
+
+Scoring. Each candidate of a theme gets, in [0, 1]::
+
+    score = 0.30 centrality    cosine to the theme's centre, divided by the best candidate's: in the
+                               run's own space when ``encode`` is given (only the 10 best candidates
+                               per role are encoded), else against the lexical centre
+                               (:mod:`analysis.centres`)
+          + 0.25 support       log(1 + w) / log(1 + n): w = members carrying the phrase, each weighted
+                               by its closeness to the centre (mean weight 1), n = members
+          + 0.15 coverage      sum of 1 / (rank + 1) over the theme's keywords it contains, capped at 1
+          + 0.20 distinctness  1 - (share of other comments carrying it) / (share of members carrying it), >= 0
+          + 0.10 specificity   share of non-generic words x concreteness (1 term or compound, 0.75 plain
+                               noun, 0.5 action noun mostly used as a verb (開催する), 0.25 quality (基本的))
+
+Tiers come first: carried by >= 2 members (tier 2) beats carried by one member whose words all
+occur in >= 2 members (tier 1); anything with a word from a single comment is never used. Each
+half of a name is taken only from its pool's best tier, so a phrase from one comment never beats
+one shared by several, however central it is.
+
+Composing. Options are: a problem alone (-0.10 unless it names its own topic), topic + problem
+((score_t + score_p) / 2 + 0.15 x Jaccard of their comments; only if at least one comment carries
+both: a pair must not claim a link nobody made), a topic alone (-0.25: a name should say what
+hurts). A pair is written as the respondents' own phrase when one contains both halves
+(意識 + 縦割り -> 縦割りの意識), else joined with "：". Themes whose best option scores higher
+choose first, so two themes never get the same name.
+
+Hard rules: a name needs a noun that is not generic (``data/generic_ja.txt``: 支援, 連携, 課題 ...
+alone never name a theme); no Latin-letter fragments (etc, EX) unless the word is a listed term;
+at most ``max_len`` characters. Every tie is broken by text (code-point order) or label, never by
+input order, and float scores are rounded to 6 decimals before ranking, so the same members give
+the same name in any order.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+
+from .centres import NOISE, Encode, centre, check_inputs, encode_cos, idf_weights, lexical_centre, lexical_cos, member_weights
+from .corpus import DATA_DIR, normalize_text
+from .phrases import PhraseOcc, extract_phrases
+from .tokens import SudachiTokenizer, default_tokenizer
+
+__all__ = [
+    "ThemeName",
+    "ThemeSummary",
+    "name_themes",
+    "summarize_themes",
+    "load_wordlist",
+    "GENERIC_PATH",
+    "PROBLEM_PATH",
+    "NAME_SEP",
+    "WEIGHTS",
+]
+
+GENERIC_PATH = DATA_DIR / "generic_ja.txt"
+PROBLEM_PATH = DATA_DIR / "problem_ja.txt"
+NAME_SEP = "："
+WEIGHTS = {"centrality": 0.30, "support": 0.25, "coverage": 0.15, "distinct": 0.20, "specific": 0.10}
+PAIR_COHESION = 0.15  # bonus for a topic and a problem that occur in the same comments (Jaccard)
+TOPIC_ONLY_PENALTY = 0.25  # a name should say what hurts: a topic alone is the last resort
+PROBLEM_ONLY_PENALTY = 0.10  # a problem without its topic (たらい回し alone)
+SHORTLIST = 10  # candidates per role and theme that are embedded with ``encode``
+
+
+@dataclass(frozen=True)
+class ThemeName:
+    """The name of one theme (or broad theme).
+
+    name : what to show, e.g. ``相談者：たらい回し``; keyword-based when ``fallback``; may be ``""``
+        when a theme has nothing usable (callers then show テーマN).
+    topic, problem : the two halves (either may be ``None``).
+    phrases : best candidates as ``(phrase, score, n_comments)``, best first (for tooltips / review).
+    rows : row indices of the member comments that carry the topic or the problem, ascending.
+    evidence : the name's phrases as written in those comments (NFKC), for checking and quoting.
+    n_comments : members of the theme.
+    fallback : no phrase qualified; ``name`` is made of keywords that occur in >= 2 members.
+    """
+
+    label: int
+    name: str
+    topic: str | None
+    problem: str | None
+    phrases: tuple[tuple[str, float, int], ...]
+    rows: tuple[int, ...]
+    evidence: tuple[str, ...]
+    n_comments: int
+    fallback: bool = False
+
+
+@lru_cache(maxsize=8)
+def load_wordlist(path: str | Path) -> tuple[str, ...]:
+    """Words of a word-list data file: one per line, ``#`` comments, NFKC-normalised, file order."""
+    out: list[str] = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        w = normalize_text(line.split("#", 1)[0])
+        if w and w not in out:
+            out.append(w)
+    return tuple(out)
+
+
+@lru_cache(maxsize=8)
+def _concept_lines(path: str) -> tuple[tuple[str, ...], ...]:
+    """Lines of a word-list file that may carry aliases (``不安 不安感``): first word = concept."""
+    out = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        words = tuple(normalize_text(w) for w in line.split("#", 1)[0].split())
+        if words:
+            out.append(words)
+    return tuple(out)
+
+
+def _concepts(path: str, tokenizer) -> dict[str, str]:
+    """Every spelling and key of a concept file mapped to its concept (the first key of its line)."""
+    out: dict[str, str] = {}
+    for words in _concept_lines(path):
+        keys = sorted(_keys_of(words[:1], tokenizer))
+        head = next((k for k in keys if k != words[0]), words[0])
+        for k in _keys_of(words, tokenizer):
+            out.setdefault(k, head)
+    return out
+
+
+def _keys_of(words: Iterable[str], tokenizer) -> frozenset[str]:
+    """The words as written plus their keys (a one-word entry's normalised form: 有る for ある)."""
+    keys: set[str] = set()
+    for w in words:
+        keys.add(w)
+        toks = tokenizer.content_words(w)
+        if len(toks) == 1:
+            keys.add(toks[0].key)
+    return frozenset(keys)
+
+
+# --------------------------------------------------------------------------- shared geometry
+
+# --------------------------------------------------------------------------- candidates
+
+
+@dataclass
+class _Group:
+    """All occurrences of one candidate key over the corpus."""
+
+    kind: str
+    nouns: tuple[str, ...]
+    ascii: bool
+    concrete: float  # lowest over the occurrences
+    problem: bool
+    at_row: dict = field(default_factory=dict)  # row -> (text, verbatim, words, negated), first in the row
+    n_occ: int = 0
+    n_verbal: int = 0
+
+    @property
+    def concreteness(self) -> float:
+        # A サ変 noun mostly used as a verb (開催する) names an activity; one mostly used as a noun
+        # (組織の, 組織として) names a thing, like any plain noun.
+        if self.concrete == 0.5 and self.n_verbal * 2 < self.n_occ:
+            return 0.75
+        return self.concrete
+
+    def variant(self, rows: Iterable[int]) -> tuple[str, str, tuple[str, ...], bool]:
+        """The wording most used in ``rows`` (ties: shorter, then code-point order) as
+        ``(text, verbatim, words, negated)``; the verbatim form is the smallest in code-point
+        order, so row order never matters."""
+        counts: Counter = Counter()
+        best_of: dict[str, tuple] = {}
+        for r in rows:
+            v = self.at_row[r]
+            counts[v[0]] += 1
+            if v[0] not in best_of or v[1] < best_of[v[0]][1]:
+                best_of[v[0]] = v
+        text = min(counts.items(), key=lambda kv: (-kv[1], len(kv[0]), kv[0]))[0]
+        return best_of[text]
+
+
+@dataclass
+class _Cand:
+    key: tuple
+    text: str
+    verbatim: str
+    role: str
+    tier: int
+    df: int
+    rows: tuple[int, ...]
+    words: tuple[str, ...]
+    nouns: tuple[str, ...]
+    own_topic: bool  # has a noun that is neither generic nor a problem word
+    concrete: float
+    feats: dict
+    score: float = 0.0
+
+
+def _analyse(texts: Sequence[str], tokenizer) -> tuple[list[list[PhraseOcc]], list[frozenset[str]], list[str]]:
+    """Phrase occurrences, content-word sets and analysed (NFKC) texts, one per row."""
+    bulk = getattr(tokenizer, "morphemes_all", None)
+    morphs = bulk(texts) if bulk is not None else [tokenizer.morphemes(t) for t in texts]
+    occs = [extract_phrases(ms) for ms in morphs]
+    words = [frozenset(m.content for m in ms if m.content) for ms in morphs]
+    norms = [normalize_text(t) for t in texts]
+    return occs, words, norms
+
+
+def name_themes(
+    texts: Sequence[str],
+    labels: np.ndarray,
+    embeddings: np.ndarray,
+    keywords: Mapping[int, Sequence[str]] | None = None,
+    tokenizer: SudachiTokenizer | None = None,
+    encode: Encode | None = None,
+    max_len: int = 24,
+    avoid: Iterable[str] = (),
+) -> dict[int, ThemeName]:
+    """Name every theme from phrases of its own comments.
+
+    Parameters
+    ----------
+    texts : the comments (n,), original text (NFKC-normalised internally).
+    labels : (n,) int theme per comment; ``-1`` = noise (未分類), never named but counted as
+        "other comments" for distinctness. Pass broad-theme ids to name broad themes.
+    embeddings : (n, d) float, L2-normalised rows (the run's embedding space).
+    keywords : ``{label: [keyword surface, ...]}`` best first (e.g. c-TF-IDF); optional.
+    tokenizer : a :class:`~analysis.tokens.SudachiTokenizer` (needs ``morphemes``); default shared one.
+    encode : ``encode(list of str) -> (m, d)`` L2-normalised vectors in the same space as
+        ``embeddings``; ``None`` uses a lexical centre instead.
+    max_len : longest name in characters.
+    avoid : names not to give (e.g. the themes' names when naming broad themes): a theme takes a
+        name that neither contains nor is contained in one of them if it has one, else any name
+        not in ``avoid``, and an avoided name only when it has nothing else.
+
+    Returns
+    -------
+    ``{label: ThemeName}`` for every label >= 0 present. Names are distinct across themes when
+    the themes have distinct candidates (a clash goes to the theme whose name scores higher).
+    """
+    labels, embeddings = check_inputs(texts, labels, embeddings)
+    tok = tokenizer if tokenizer is not None else default_tokenizer()
+    generic = _keys_of(load_wordlist(str(GENERIC_PATH)), tok)
+    concepts = _concepts(str(PROBLEM_PATH), tok)
+    problem = frozenset(concepts)
+    occs, word_sets, norms = _analyse(texts, tok)
+    n = len(texts)
+
+    groups: dict[tuple, _Group] = {}
+    row_keys: list[list[tuple]] = []
+    global_df: Counter = Counter()
+    for r, row_occs in enumerate(occs):
+        seen: list[tuple] = []
+        for o in row_occs:
+            is_problem = o.negated or any(w in problem for w in o.words) or o.text in problem
+            key = o.key
+            if o.kind == "noun" and len(o.nouns) == 1 and o.nouns[0] in concepts:
+                key = ("n", concepts[o.nouns[0]])  # 不安 and 不安感 are one problem
+            elif o.kind == "predicate" and is_problem:
+                # Predicates are rarely worded twice the same way: every problem said of one subject
+                # (情報共有ができない / 情報共有が難しい) is one candidate, shown in its most used wording.
+                key = ("p",) + o.nouns + ("|PROBLEM",)
+            g = groups.get(key)
+            if g is None:
+                g = groups[key] = _Group(o.kind, o.nouns, o.ascii, o.concrete, is_problem)
+            g.ascii = g.ascii or o.ascii
+            g.concrete = min(g.concrete, o.concrete)
+            g.n_occ += 1
+            g.n_verbal += o.verbal
+            if r not in g.at_row:
+                g.at_row[r] = (o.text, norms[r][o.start : o.end], o.words, o.negated)
+            if key not in seen:
+                seen.append(key)
+        row_keys.append(seen)
+        global_df.update(seen)
+    idf = idf_weights(word_sets)
+
+    classes = sorted({int(x) for x in labels if x != NOISE})
+    per_theme: dict[int, list[list]] = {}
+    for c in classes:
+        rows = np.flatnonzero(labels == c)
+        mid = centre(embeddings, rows)
+        weights = member_weights(embeddings, rows, mid)
+        w_of = dict(zip(rows.tolist(), weights.tolist()))
+        key_rows: dict[tuple, list[int]] = {}
+        word_df: Counter = Counter()
+        for r in rows.tolist():
+            for k in row_keys[r]:
+                key_rows.setdefault(k, []).append(r)
+            word_df.update(word_sets[r])
+        kw_rank = _keyword_ranks((keywords or {}).get(c, ()), tok)
+        lex_centre = lexical_centre(word_sets, rows, weights, idf)
+        cands: list[_Cand] = []
+        n_c, n_out = len(rows), n - len(rows)
+        for key in sorted(key_rows):
+            g = groups[key]
+            krows = key_rows[key]
+            df = len(krows)
+            text, verbatim, words, negated = g.variant(krows)
+            # Stopwords (できる, 感) are not content words: they cannot make a phrase "one-comment".
+            variant = (text, verbatim, tuple(w for w in words if w in idf), negated)
+            if df >= 2:
+                tier = 2
+            elif all(word_df[w] >= 2 for w in variant[2]):
+                tier = 1
+            else:
+                continue  # a word from one comment: never a name
+            cand = _candidate(key, g, variant, krows, tier, generic, problem, max_len)
+            if cand is None:
+                continue
+            wdf = sum(w_of[r] for r in krows)
+            p_in = df / n_c
+            p_out = (global_df[key] - df) / n_out if n_out else 0.0
+            cand.feats = {
+                "centrality": lexical_cos(cand.words, lex_centre, idf),
+                "support": math.log1p(wdf) / math.log1p(n_c),
+                "coverage": min(1.0, sum(1.0 / (kw_rank[w] + 1) for w in set(cand.words) if w in kw_rank)),
+                "distinct": max(0.0, 1.0 - p_out / p_in),
+                "specific": g.concreteness * sum(w not in generic for w in cand.words) / max(1, len(cand.words)),
+            }
+            cands.append(cand)
+        _rescore(cands)
+        per_theme[c] = [cands, mid]
+
+    if encode is not None:
+        _rescore_with_encoder(per_theme, encode)
+
+    options = {c: _name_options(per_theme[c][0], max_len) for c in classes}
+    chosen = _assign_distinct(options, frozenset(avoid))
+    out: dict[int, ThemeName] = {}
+    for c in classes:
+        cands = per_theme[c][0]
+        n_c = int((labels == c).sum())
+        ranked = sorted(cands, key=_rank_key)[:8]
+        phrases = tuple((x.text, round(x.score, 4), x.df) for x in ranked)
+        opt = chosen.get(c)
+        if opt is None:
+            out[c] = ThemeName(c, _fallback_name((keywords or {}).get(c, ()), tok, labels, word_sets, c, generic), None, None,
+                               phrases, (), (), n_c, fallback=True)
+            continue
+        _, text, topic, prob, whole = opt
+        parts = [x for x in (topic, prob) if x is not None]
+        rows_ = tuple(sorted({r for x in parts for r in x.rows}))
+        evidence = (whole.verbatim,) if whole is not None else tuple(x.verbatim for x in parts)
+        out[c] = ThemeName(c, text, topic.text if topic else None, prob.text if prob else None, phrases, rows_, evidence, n_c)
+    return out
+
+
+def _keyword_ranks(words: Sequence[str], tok) -> dict[str, int]:
+    ranks: dict[str, int] = {}
+    for i, w in enumerate(words):
+        for k in (w, *(t.key for t in tok.content_words(w))):
+            ranks.setdefault(k, i)
+    return ranks
+
+
+def _candidate(key, g: _Group, variant: tuple, rows: list[int], tier: int, generic, problem, max_len: int) -> _Cand | None:
+    text, verbatim, words, negated = variant
+    if g.ascii or len(text) < 2 or len(text) > max_len:
+        return None
+    specific_nouns = [w for w in g.nouns if w not in generic]
+    if not specific_nouns:
+        return None  # 連携が必要, 支援の課題: generic only
+    if g.kind == "predicate" and not g.problem:
+        return None  # 会議を開催する: says nothing about what hurts
+    if g.kind == "predicate" and not negated and all(w in problem for w in g.nouns) \
+            and all(w in generic for w in words if w not in g.nouns):
+        return None  # 不安がある, 差が生じる: the noun alone (不安, 差) says it
+    role = "problem" if g.problem else "topic"
+    # 支援方針が決まらない / 縦割りの意識 already say who or what is concerned; たらい回し does not.
+    own_topic = g.kind != "noun" and any(w not in problem for w in specific_nouns)
+    return _Cand(key, text, verbatim, role, tier, len(rows), tuple(sorted(rows)), words, g.nouns, own_topic, g.concreteness, {})
+
+
+def _rescore(cands: list[_Cand]) -> None:
+    best = max((x.feats["centrality"] for x in cands), default=0.0)
+    for x in cands:
+        f = dict(x.feats)
+        f["centrality"] = f["centrality"] / best if best > 0 else 0.0
+        x.score = round(sum(WEIGHTS[k] * f[k] for k in WEIGHTS), 6)
+
+
+def _rank_key(x: _Cand):
+    return (-x.tier, -x.score, len(x.text), x.text)
+
+
+def _shortlist(cands: list[_Cand]) -> list[_Cand]:
+    out: list[_Cand] = []
+    for role in ("topic", "problem"):
+        out.extend(sorted((x for x in cands if x.role == role), key=_rank_key)[:SHORTLIST])
+    return out
+
+
+def _rescore_with_encoder(per_theme: dict[int, list], encode: Encode) -> None:
+    """Replace the lexical centrality of each theme's shortlist by the cosine in the run's space."""
+    items: list[tuple[int, _Cand]] = []
+    for c in sorted(per_theme):
+        cands, _ = per_theme[c]
+        short = _shortlist(cands)
+        items.extend((c, x) for x in short)
+        per_theme[c][0] = short
+    cos = encode_cos(encode, [x.text for _, x in items], [per_theme[c][1] for c, _ in items])
+    for (_, x), v in zip(items, cos):
+        x.feats["centrality"] = max(0.0, v)
+    for c in per_theme:
+        _rescore(per_theme[c][0])
+
+
+def _name_options(cands: list[_Cand], max_len: int) -> list[tuple]:
+    """Possible names, best first: ``(score, text, topic | None, problem | None, whole | None)``
+    (``whole``: the one phrase that says both halves, when the name is not a "：" join).
+
+    Each half comes from its own pool, and only from that pool's best tier: a problem said in one
+    comment is used only when no problem is shared by several comments.
+    """
+    def pool(role: str) -> list[_Cand]:
+        xs = sorted((x for x in cands if x.role == role), key=_rank_key)
+        if role == "topic":
+            # A topic says who or what is concerned: an action (開催) or a quality (基本的) only if
+            # nothing else qualifies.
+            xs = [x for x in xs if x.concrete >= 0.75] or xs
+        return [x for x in xs if x.tier == xs[0].tier][:5] if xs else []
+
+    topics, problems = pool("topic"), pool("problem")
+    # Phrases that say a topic and a problem in the respondents' own words (縦割りの意識 for
+    # 意識 + 縦割り): used instead of joining the two halves with "：".
+    joined = sorted((x for x in cands if x.role == "problem" and x.own_topic), key=_rank_key)
+    opts: list[tuple] = []
+    for p in problems:
+        opts.append((p.score - (0.0 if p.own_topic else PROBLEM_ONLY_PENALTY), p.text, None, p, None))
+        for t in topics:
+            if set(t.nouns) & set(p.nouns) or t.text in p.text or p.text in t.text:
+                continue
+            a, b = set(t.rows), set(p.rows)
+            if not a & b:
+                continue  # no comment says both: the pair would claim a link nobody made
+            cohesion = len(a & b) / len(a | b)
+            score = (t.score + p.score) / 2 + PAIR_COHESION * cohesion
+            if p.own_topic:
+                score -= PROBLEM_ONLY_PENALTY / 2  # the problem already names its topic: prefer it alone
+            both = set(t.nouns) | set(p.nouns)
+            whole = next((x for x in joined if both <= set(x.words) and len(x.text) <= max_len), None)
+            if whole is not None:
+                opts.append((score, whole.text, t, p, whole))
+                continue
+            text = t.text + NAME_SEP + p.text
+            if len(text) <= max_len:
+                opts.append((score, text, t, p, None))
+    for t in topics:
+        opts.append((t.score - TOPIC_ONLY_PENALTY, t.text, t, None, None))
+    opts = [(round(s, 6), text, t, p, w) for s, text, t, p, w in opts]
+    opts.sort(key=lambda o: (-o[0], len(o[1]), o[1]))
+    return opts
+
+
+def _assign_distinct(options: Mapping[int, list[tuple]], avoid: frozenset[str] = frozenset()) -> dict[int, tuple]:
+    """One option per theme, no two themes with the same name: themes whose best name scores
+    higher choose first (ties: lower label). Names in ``avoid`` only as a last resort."""
+    order = sorted((c for c in options if options[c]), key=lambda c: (-options[c][0][0], c))
+    taken: set[str] = set()
+    chosen: dict[int, tuple] = {}
+    for c in order:
+        fresh = [o for o in options[c] if o[1] not in taken]
+        # Avoid the names in ``avoid``, and their parts and wholes (つながりが弱い beside
+        # 地域のつながりが弱い) where the theme has anything else.
+        pick = next((o for o in fresh if not any(o[1] in a or a in o[1] for a in avoid)), None)
+        pick = pick or next((o for o in fresh if o[1] not in avoid), fresh[0] if fresh else None)
+        if pick is not None:
+            chosen[c] = pick
+            taken.add(pick[1])
+    return chosen
+
+
+def _fallback_name(words: Sequence[str], tok, labels, word_sets, c: int, generic) -> str:
+    """Up to three keywords that are not generic and occur in >= 2 members, joined with ・."""
+    rows = np.flatnonzero(labels == c).tolist()
+    kept: list[str] = []
+    for w in words:
+        keys = [t.key for t in tok.content_words(w)] or [w]
+        if all(k in generic for k in keys):
+            continue
+        if sum(all(k in word_sets[r] for k in keys) for r in rows) >= 2:
+            kept.append(w)
+        if len(kept) == 3:
+            break
+    return "・".join(kept)
+
+
+# Summaries live in their own module; importing them here keeps ``analysis.naming`` the one place
+# callers need for a theme's name and its one-line summary.
+from .summaries import ThemeSummary, clauses, summarize_themes  # noqa: E402
