@@ -29,7 +29,7 @@ _numerics.pin_environment()
 _EXPORTS: dict[str, str] = {
     # input
     "load_seed": "corpus",
-    "load_file": "corpus",
+    "load_file": "importing",
     "CorpusError": "corpus",
     "LoadResult": "corpus",
     "CATEGORIES": "schema",
@@ -65,6 +65,13 @@ _EXPORTS: dict[str, str] = {
     "representative_quotes": "quotes",
     "search_by_meaning": "search",
     "encode_texts": "search",
+    "fit_comments": "assign",
+    "compare_with_new": "assign",
+    "load_bytes": "importing",
+    "mask_comments": "masking",
+    "name_themes": "naming",
+    "summarize_themes": "summaries",
+    "TextIndex": "textsearch",
     # figures (plotly)
     "theme_map": "charts",
     "keyword_bar": "charts",

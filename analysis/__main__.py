@@ -113,7 +113,8 @@ def _config(args: argparse.Namespace):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .corpus import load_file, load_seed
+    from .corpus import load_seed
+    from .importing import load_file
     from .pipeline import SEED_INPUT, run_and_save
     from .progress import STAGE_JA
     from .runs import models_dir

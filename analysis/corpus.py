@@ -1,4 +1,7 @@
-"""Comment tables: the seed-document parser and CSV/TSV/Excel loading.
+"""Comment tables: their columns, the seed-document parser, and turning a user's table into one.
+
+Reading a user's file (bytes → table → column roles → comments) lives in :mod:`analysis.importing`
+(``load_file``, ``load_bytes``), which builds on :func:`comments_from_table` here.
 
 Every comment table produced here has the core columns of :data:`analysis.schema.CORE_COLUMNS`
 followed by its attribute columns (in the order the user mapped them):
@@ -46,7 +49,8 @@ SEED_PATH = DATA_DIR / "renkei_moyamoya_2022.md"
 #: The seed's columns: the core columns and its two attributes.
 COMMENT_COLUMNS: tuple[str, ...] = CORE_COLUMNS + (SEED_CATEGORY, SEED_ROLE)
 __all__ = ["CATEGORIES", "ROLES", "ROLE_GOV", "ROLE_AGENCY", "UNKNOWN", "COMMENT_COLUMNS", "CorpusError",
-           "load_seed", "parse_seed", "load_file", "attributes_of", "normalize_text"]
+           "load_seed", "parse_seed", "comments_from_table", "attributes_of", "normalize_text", "SkippedRow",
+           "LoadReport", "LoadResult"]
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 200_000
@@ -175,15 +179,6 @@ def _finish(df: pd.DataFrame, ids: list[str] | None = None, attributes: list[str
 # --------------------------------------------------------------------------- user files
 
 @dataclass(frozen=True)
-class ColumnGuess:
-    """Best guesses for which columns of a user table hold what (``None``: no guess)."""
-
-    text: str | None
-    attributes: tuple[str, ...] = ()
-    id: str | None = None
-
-
-@dataclass(frozen=True)
 class SkippedRow:
     """A data record of a file that is not a comment (or was changed to become one), and why.
 
@@ -252,28 +247,6 @@ BLANK_REASON = "本文が空"
 class LoadResult:
     comments: pd.DataFrame
     report: LoadReport
-
-
-def decode_bytes(data: bytes) -> tuple[str, str]:
-    """Decode strictly: UTF-16 with BOM, UTF-8 (BOM or not), then CP932 (see :mod:`analysis.importing`)."""
-    from .importing import decode_bytes as _decode
-
-    return _decode(data)
-
-
-def read_table(data: bytes, filename: str, sheet: str | None = None):
-    """Read CSV/TSV/text/Excel bytes: :func:`analysis.importing.read_table` (every record accounted for)."""
-    from .importing import read_table as _read
-
-    return _read(data, filename, sheet)
-
-
-def guess_columns(table: pd.DataFrame) -> ColumnGuess:
-    """Guess the text, attribute and id columns from content and headers (see :mod:`analysis.column_roles`)."""
-    from .column_roles import guess_roles
-
-    roles = guess_roles(table)
-    return ColumnGuess(text=roles.text, attributes=tuple(roles.attributes), id=roles.id)
 
 
 def _require_column(table: pd.DataFrame, name: str | None, what: str) -> None:
@@ -349,66 +322,6 @@ def comments_from_table(
         mapping={"text": text_column, "id": id_column, "attributes": dict(zip(attributes, names))},
     )
     return LoadResult(comments=comments, report=report)
-
-
-def load_bytes(
-    data: bytes,
-    filename: str,
-    text_column: str | None = None,
-    attributes: list[str] | tuple[str, ...] | None = None,
-    id_column: str | None = None,
-    sheet: str | None = None,
-) -> LoadResult:
-    """Read an office's export (CSV / TSV / text / Excel bytes) into a comment table, safely.
-
-    Column roles are decided from content as well as headers (:func:`analysis.column_roles.guess_roles`)
-    unless given: an id or date column is never the text, and a text column of numbers, ids or
-    dates is refused with a Japanese message naming the columns. Every data record of the file is
-    either a comment or in ``report.skipped`` with its line and reason.
-    """
-    from .column_roles import check_text_column, guess_roles
-
-    tr = read_table(data, filename, sheet)
-    roles = guess_roles(tr.table)
-    if text_column is None:
-        text_column = roles.text
-        if id_column is None:
-            id_column = roles.id
-    if attributes is None:
-        attributes = [a for a in roles.attributes if a not in (text_column, id_column)]
-    if text_column is None:
-        check_text_column(tr.table, roles.text or str(tr.table.columns[0]))
-        raise CorpusError("本文（コメント）の列が見つかりません。列名を指定してください。")
-    _require_column(tr.table, text_column, "本文（コメント）")
-    check_text_column(tr.table, text_column)
-    res = comments_from_table(tr.table, text_column, list(attributes), id_column, tr.encoding,
-                              line_numbers=tr.line_numbers, skipped=tr.skipped, notes=tr.notes + roles.notes)
-    res.report.repaired = list(tr.repaired)
-    res.report.sheet, res.report.sheets = tr.sheet, list(tr.sheets)
-    res.report.mapping["ignored"] = dict(roles.ignored)
-    assert res.report.n_rows == tr.n_records, "every record is read or reported"
-    return res
-
-
-def load_file(
-    path: str | Path,
-    text_column: str | None = None,
-    attributes: list[str] | tuple[str, ...] | None = None,
-    id_column: str | None = None,
-    sheet: str | None = None,
-) -> LoadResult:
-    """Load a CSV/TSV/text/Excel file of comments (see :func:`load_bytes`), or the seed if ``.md``."""
-    p = Path(path)
-    if not p.exists():
-        raise CorpusError(f"ファイルが見つかりません: {p}")
-    if p.suffix.lower() == ".md":
-        comments = load_seed(p)
-        return LoadResult(comments, LoadReport(n_rows=len(comments), n_comments=len(comments)))
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise CorpusError(f"ファイルを読み込めませんでした: {p}（{exc.strerror}）") from exc
-    return load_bytes(data, p.name, text_column, attributes, id_column, sheet)
 
 
 def comments_to_csv_frame(comments: pd.DataFrame) -> pd.DataFrame:

@@ -124,7 +124,13 @@ class SudachiEmbedder(_Base):
         self.svd_dims = svd_dims
         self.seed = seed
         self.tokenizer = tokenizer
-        self.version = f"sudachi-lsa-{svd_dims}-{seed}"
+        # The words depend on the tokenizer's stopwords and term list: a changed list is a new model.
+        tok = tokenizer
+        if tok is None:
+            from .tokens import default_tokenizer
+
+            tok = default_tokenizer()
+        self.version = f"sudachi-lsa-{svd_dims}-{seed}-{getattr(tok, 'fingerprint', 'custom')}"
 
     @staticmethod
     def _words(tokens, text: str) -> list[str]:

@@ -71,7 +71,17 @@ from analysis.column_roles import (
     max_categories,
     norm,
 )
-from analysis.corpus import MAX_ROWS, MAX_UPLOAD_BYTES, CorpusError, SkippedRow
+from analysis.corpus import (
+    MAX_ROWS,
+    MAX_UPLOAD_BYTES,
+    CorpusError,
+    LoadReport,
+    LoadResult,
+    SkippedRow,
+    _require_column,
+    comments_from_table,
+    load_seed,
+)
 
 __all__ = [
     "ALL_SHEETS",
@@ -933,3 +943,79 @@ def _combine(
         repaired=repaired,
         notes=notes,
     )
+
+
+# --------------------------------------------------------------------------- files -> comment tables
+
+
+@dataclass(frozen=True)
+class ColumnGuess:
+    """Best guesses for which columns of a user table hold what (``None``: no guess)."""
+
+    text: str | None
+    attributes: tuple[str, ...] = ()
+    id: str | None = None
+
+
+def guess_columns(table: pd.DataFrame) -> ColumnGuess:
+    """Guess the text, attribute and id columns from content and headers (see :mod:`analysis.column_roles`)."""
+    roles = guess_roles(table)
+    return ColumnGuess(text=roles.text, attributes=tuple(roles.attributes), id=roles.id)
+
+
+def load_bytes(
+    data: bytes,
+    filename: str,
+    text_column: str | None = None,
+    attributes: list[str] | tuple[str, ...] | None = None,
+    id_column: str | None = None,
+    sheet: str | None = None,
+) -> LoadResult:
+    """Read an office's export (CSV / TSV / text / Excel bytes) into a comment table, safely.
+
+    Column roles are decided from content as well as headers (:func:`analysis.column_roles.guess_roles`)
+    unless given: an id or date column is never the text, and a text column of numbers, ids or
+    dates is refused with a Japanese message naming the columns. Every data record of the file is
+    either a comment or in ``report.skipped`` with its line and reason.
+    """
+    tr = read_table(data, filename, sheet)
+    roles = guess_roles(tr.table)
+    if text_column is None:
+        text_column = roles.text
+        if id_column is None:
+            id_column = roles.id
+    if attributes is None:
+        attributes = [a for a in roles.attributes if a not in (text_column, id_column)]
+    if text_column is None:
+        check_text_column(tr.table, roles.text or str(tr.table.columns[0]))
+        raise CorpusError("本文（コメント）の列が見つかりません。列名を指定してください。")
+    _require_column(tr.table, text_column, "本文（コメント）")
+    check_text_column(tr.table, text_column)
+    res = comments_from_table(tr.table, text_column, list(attributes), id_column, tr.encoding,
+                              line_numbers=tr.line_numbers, skipped=tr.skipped, notes=tr.notes + roles.notes)
+    res.report.repaired = list(tr.repaired)
+    res.report.sheet, res.report.sheets = tr.sheet, list(tr.sheets)
+    res.report.mapping["ignored"] = dict(roles.ignored)
+    assert res.report.n_rows == tr.n_records, "every record is read or reported"
+    return res
+
+
+def load_file(
+    path: str | Path,
+    text_column: str | None = None,
+    attributes: list[str] | tuple[str, ...] | None = None,
+    id_column: str | None = None,
+    sheet: str | None = None,
+) -> LoadResult:
+    """Load a CSV/TSV/text/Excel file of comments (see :func:`load_bytes`), or the seed if ``.md``."""
+    p = Path(path)
+    if not p.exists():
+        raise CorpusError(f"ファイルが見つかりません: {p}")
+    if p.suffix.lower() == ".md":
+        comments = load_seed(p)
+        return LoadResult(comments, LoadReport(n_rows=len(comments), n_comments=len(comments)))
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise CorpusError(f"ファイルを読み込めませんでした: {p}（{exc.strerror}）") from exc
+    return load_bytes(data, p.name, text_column, attributes, id_column, sheet)

@@ -144,7 +144,9 @@ def run_pipeline(
             t = time.perf_counter()
             tok = tokenizer or default_tokenizer()
             token_docs = tokenize_all(tok, texts)
-            clusters = describe.describe_clusters(comments, token_docs, cr, parents, config.describe, primary)
+            clusters = describe.describe_clusters(comments, token_docs, cr, parents, config.describe, primary,
+                                                  vectors=vectors, embedder=er.embedder,
+                                                  tokenizer=tok if hasattr(tok, "morphemes") else None)
             timings["describe"] = time.perf_counter() - t
 
         broad = np.array([parents[c] if c >= 0 else NOISE for c in cr.nearest], dtype=int)

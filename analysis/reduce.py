@@ -116,6 +116,9 @@ def nearest_neighbors(x: np.ndarray, n_neighbors: int, metric: str, seed: int):
     from umap.umap_ import nearest_neighbors as _nn
 
     from .layout import parallel_section
+    from .warmup import enable_disk_cache
+
+    enable_disk_cache()
 
     # pynndescent gives the same graph for a seed on any number of threads (checked on 6,000-20,000
     # points, 1 vs 2 threads: identical indices and distances), so it may use all of them
@@ -238,6 +241,9 @@ def umap_embed(
     """
     import umap
 
+    from .warmup import enable_disk_cache
+
+    enable_disk_cache()
     n = len(x)
     if n < 5:
         return _fallback(x, n_components)

@@ -510,7 +510,7 @@ def load_run(path_or_id: str | Path, base: str | Path | None = None) -> Run:
                embeddings=embeddings, manifest=manifest, path=p, embedder_state=state, warnings=warnings)
 
 
-LIST_COLUMNS = ["run_id", "created", "input", "description", "kind", "backend", "n_comments", "n_clusters",
+LIST_COLUMNS = ["run_id", "created", "input", "description", "kind", "digest", "backend", "n_comments", "n_clusters",
                 "noise_share", "silhouette", "relative_validity", "attributes", "ok", "problem", "path"]
 
 
@@ -559,6 +559,7 @@ def list_runs(base: str | Path | None = None) -> pd.DataFrame:
             "input": str(inp.get("name") or ""),
             "description": str(inp.get("description") or ""),
             "kind": str(inp.get("kind") or ""),
+            "digest": str(inp.get("digest") or ""),
             "backend": str(emb.get("backend") or ""),
             "n_comments": q.get("n_comments"),
             "n_clusters": q.get("n_clusters"),

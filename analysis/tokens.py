@@ -108,6 +108,17 @@ NO_TERMS = parse_terms("")
 class Tokenizer(Protocol):
     """Anything that turns one text into its content words."""
 
+    def _analyse(self, norm: str) -> list:
+        """SudachiPy morphemes of ``norm``; long texts in pieces (SudachiPy refuses inputs over
+        49,149 bytes), cut after a sentence end where possible, so every character is analysed."""
+        tok = self._tokenizer()
+        if len(norm) <= MAX_PIECE_CHARS:
+            return list(tok.tokenize(norm))
+        out: list = []
+        for piece in _pieces(norm):
+            out.extend(tok.tokenize(piece))
+        return out
+
     def content_words(self, text: str) -> list[Token]: ...
 
 
@@ -198,6 +209,17 @@ class SudachiTokenizer:
             self._local.tok = tok
         return tok
 
+    def _analyse(self, norm: str) -> list:
+        """SudachiPy morphemes of ``norm``; long texts in pieces (SudachiPy refuses inputs over
+        49,149 bytes), cut after a sentence end where possible, so every character is analysed."""
+        tok = self._tokenizer()
+        if len(norm) <= MAX_PIECE_CHARS:
+            return list(tok.tokenize(norm))
+        out: list = []
+        for piece in _pieces(norm):
+            out.extend(tok.tokenize(piece))
+        return out
+
     def content_words(self, text: str) -> list[Token]:
         """Content words of ``text`` (NFKC-normalised first), stopwords and 1-char kana removed;
         listed terms are one word each (key = the term's key, surface = as written)."""
@@ -206,7 +228,7 @@ class SudachiTokenizer:
             return []
         out: list[Token] = []
         cache = self._words
-        morphs = self._tokenizer().tokenize(norm)
+        morphs = self._analyse(norm)
         surfaces = [m.surface() for m in morphs]
         spans = self._term_spans(surfaces) if self.terms.keys else {}
         i, n = 0, len(morphs)
@@ -245,7 +267,7 @@ class SudachiTokenizer:
         norm = normalize_text(text) if normalize else text
         if not norm:
             return []
-        morphs = self._tokenizer().tokenize(norm)
+        morphs = self._analyse(norm)
         surfaces = [m.surface() for m in morphs]
         spans = self._term_spans(surfaces) if self.terms.keys else {}
         cache = self._morphs
@@ -313,6 +335,27 @@ class SudachiTokenizer:
 
 
 _MISSING = object()
+
+
+#: Characters per SudachiPy call: 4 UTF-8 bytes at most each, so under its 49,149-byte limit.
+MAX_PIECE_CHARS = 12_000
+_PIECE_END = ("。", "！", "？", "!", "?", " ", "、")
+
+
+def _pieces(text: str, size: int = MAX_PIECE_CHARS) -> list[str]:
+    """``text`` cut into consecutive pieces of at most ``size`` characters, after a sentence end
+    (or a space, or a comma) near the limit when there is one; ``"".join`` gives ``text`` back."""
+    out, start = [], 0
+    while start < len(text):
+        end = min(len(text), start + size)
+        if end < len(text):
+            window = text[start + size // 2:end]
+            cut = max(window.rfind(ch) for ch in _PIECE_END)
+            if cut >= 0:
+                end = start + size // 2 + cut + 1
+        out.append(text[start:end])
+        start = end
+    return out
 
 
 def _map_chunks(fn, texts: list[str], n_threads: int) -> list:

@@ -4,7 +4,8 @@ Each test gets its own temporary models folder holding a copy of the session's s
 (``seed_run`` in conftest builds it once), so runs created, renamed or deleted here never leak
 into other tests. Streamlit caches are process-global and are cleared before every test.
 AppTest cannot render plotly charts; the figures and the selection mapping are tested in
-``test_charts.py``.
+``test_charts.py``. Analyses started from a page run as real background worker processes
+(``analysis.jobs``); tests wait for them with ``jobs.wait``.
 """
 
 from __future__ import annotations
@@ -18,12 +19,16 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from analysis.runs import list_runs, load_run, save_run
-from ui.state import KEY_CATEGORIES, KEY_RUN, KEY_SHORTLIST
+from analysis import jobs
+from analysis.runs import get_published, list_runs, load_run, save_run
+from analysis.schema import SEED_CATEGORY, SEED_ROLE
+from ui.state import KEY_MY_JOBS, KEY_RUN, filter_key
 from ui.text import md_escape
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-PAGES = ["app_pages/1_overview.py", "app_pages/2_themes.py", "app_pages/3_overlaps.py", "app_pages/4_trainer.py", "app_pages/5_data.py"]
+PAGES = ["app_pages/1_overview.py", "app_pages/2_themes.py", "app_pages/3_overlaps.py", "app_pages/4_groups.py",
+         "app_pages/5_trainer.py", "app_pages/6_data.py"]
+OVERVIEW, THEMES, OVERLAPS, GROUPS, TRAINER, DATA = PAGES
 TIMEOUT = 60  # seconds per script run; AppTest's default of 3 s is too short for a first run
 NASTY = "<script>alert(1)</script> **太字** <b>タグ</b> [x](javascript:alert(1)) $x$ :red[赤]"
 
@@ -45,7 +50,7 @@ def models(tmp_path, monkeypatch, seed_run) -> Path:
     shutil.copytree(seed_run.path, d / "runs" / seed_run.path.name)
     cache = Path(seed_run.path).parent.parent / "cache"
     if cache.exists():
-        shutil.copytree(cache, d / "cache")
+        shutil.copytree(cache, d / "cache", ignore=shutil.ignore_patterns("locks"))
     monkeypatch.setenv("MOYAMOYA_MODELS_DIR", str(d))
     return d
 
@@ -63,8 +68,9 @@ def _metric(at: AppTest, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
 
 
-def _page(page: str) -> AppTest:
-    at = _app().run()
+def _page(page: str, at: AppTest | None = None) -> AppTest:
+    at = at or _app()
+    at.run()
     _ok(at)
     # AppTest's first run asks for page "" and later runs for the page it landed on; widget ids
     # differ between the two, so a value set right after the first run would be dropped.
@@ -72,6 +78,13 @@ def _page(page: str) -> AppTest:
     if page != PAGES[0]:
         at.switch_page(page).run()
     return at
+
+
+def _finish_jobs(at: AppTest, timeout: float = 300) -> list[jobs.Job]:
+    """Wait for the analyses this session started; the next script run then switches to the result."""
+    done = [jobs.wait(j, timeout=timeout) for j in list(at.session_state[KEY_MY_JOBS])]
+    at.run()
+    return done
 
 
 # --------------------------------------------------------------------------- every page
@@ -88,54 +101,79 @@ def test_every_page_renders_without_exception(models, page):
     print(f"\n{page}: {time.perf_counter() - t:.2f}s (first run + page)")
 
 
-def test_first_launch_builds_the_default_run(tmp_path, monkeypatch, seed_run):
+def test_first_launch_runs_the_default_analysis_as_a_background_job(tmp_path, monkeypatch, seed_run):
     d = tmp_path / "empty-models"
     d.mkdir()
-    shutil.copytree(Path(seed_run.path).parent.parent / "cache", d / "cache")  # skip re-embedding
+    shutil.copytree(Path(seed_run.path).parent.parent / "cache", d / "cache",
+                    ignore=shutil.ignore_patterns("locks"))  # skip re-embedding
     monkeypatch.setenv("MOYAMOYA_MODELS_DIR", str(d))
     at = _app().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("はじめての起動" in i.value for i in at.info)
+    started = jobs.list_jobs(kind="default")
+    assert len(started) == 1
+    # a second visitor at the same time joins the same job instead of starting another
+    _app().run()
+    assert len(jobs.list_jobs(kind="default")) == 1
+    job = jobs.wait(started[0].job_id, timeout=300)
+    assert job.state == "done", job.error
+    at.run()
     _ok(at)
     runs = list_runs()
     assert len(runs) == 1 and runs.loc[0, "n_comments"] == 108
     assert at.session_state[KEY_RUN] == runs.loc[0, "path"]
     assert _metric(at, "コメント") == "108 件"
-    assert [t.value for t in at.title] == ["連携もやもやマップ"]  # the build screen is gone
-    # a second session reuses it
-    _app().run()
-    assert len(list_runs()) == 1
+    assert [t.value for t in at.title] == ["連携もやもやマップ"]
 
 
-# --------------------------------------------------------------------------- interactions
+# --------------------------------------------------------------------------- filters and search
 
 
-def test_category_filter_changes_the_counts(models, seed_comments):
-    at = _page(PAGES[0])
+def test_attribute_filter_changes_the_counts(models, seed_comments):
+    at = _page(OVERVIEW)
     assert _metric(at, "コメント") == f"{len(seed_comments)} 件"
     cat = "専門機関×専門機関"
-    at.pills(key=KEY_CATEGORIES).set_value([cat]).run()
+    at.pills(key=filter_key(SEED_CATEGORY)).set_value([cat]).run()
     _ok(at)
-    n = int((seed_comments["category"] == cat).sum())
+    n = int((seed_comments[SEED_CATEGORY] == cat).sum())
     assert _metric(at, "コメント") == f"{n} 件"
-    assert _metric(at, "連携の分類") == "1 種類"
+    assert _metric(at, SEED_CATEGORY) == "1 種類"
     # the filter is global: the theme page counts only that category too
-    at.switch_page(PAGES[1]).run()
+    at.switch_page(THEMES).run()
     _ok(at)
-    assert at.pills(key=KEY_CATEGORIES).value == [cat]
-    shown = int(_metric(at, "コメント").split()[0])
-    assert shown <= n
+    assert at.pills(key=filter_key(SEED_CATEGORY)).value == [cat]
+    assert int(_metric(at, "コメント").split()[0]) <= n
+    # and every attribute of the run has a filter
+    assert at.pills(key=filter_key(SEED_ROLE)).options
 
 
-def test_text_search_filters_comments(models, seed_comments):
-    at = _page(PAGES[0])
+def test_word_search_is_forgiving(models, seed_comments):
+    at = _page(OVERVIEW)
+    exact = int(seed_comments["text"].str.contains("たらい回し").sum())
+    assert exact >= 1
+    at.text_input(key="flt_query").set_value("たらいまわし").run()  # written in hiragana
+    _ok(at)
+    assert _metric(at, "コメント") == f"{exact} 件"
     at.text_input(key="flt_query").set_value("民生委員").run()
-    _ok(at)
     n = int(seed_comments["text"].str.contains("民生委員").sum())
-    assert 0 < n < len(seed_comments)
     assert _metric(at, "コメント") == f"{n} 件"
+
+
+def test_trainer_word_search_offers_meaning_search_when_nothing_matches(models):
+    at = _page(TRAINER)
+    at.text_input(key="trainer_query").set_value("コンプライアンス研修の予算").run()
+    _ok(at)
+    assert any("見つかりませんでした" in i.value for i in at.info)
+    at.button(key="trainer_to_meaning").click().run(timeout=120)
+    _ok(at)
+    assert at.session_state["trainer_like_mode"] == "words"
+
+
+# --------------------------------------------------------------------------- themes
 
 
 def test_renaming_a_theme_persists_to_disk(models):
-    at = _page(PAGES[1])
+    at = _page(THEMES)
     path = at.session_state[KEY_RUN]
     rename_box = next(w for w in at.text_input if str(w.key).startswith("rename_"))
     cluster = int(str(rename_box.key).rsplit("_", 1)[1])
@@ -144,48 +182,77 @@ def test_renaming_a_theme_persists_to_disk(models):
     at.button(key="rename_save").click().run()
     _ok(at)
     assert load_run(path).clusters.set_index("cluster").at[cluster, "label"] == new_name
-    # shown literally (escaped) as the page heading, and the success message appears
-    assert at.header[0].value == md_escape(new_name)
+    assert at.header[0].value == md_escape(new_name)  # shown literally
     assert at.success
-    # reset to the automatic name
     at.button(key="rename_reset").click().run()
     _ok(at)
     row = load_run(path).clusters.set_index("cluster").loc[cluster]
     assert row["label"] == row["auto_label"]
 
 
-def test_shortlist_survives_a_page_switch_and_exports(models, seed_comments):
-    at = _page(PAGES[3])
+def test_theme_page_shows_stability(models, seed_run):
+    assert "stability" in seed_run.clusters  # the default run measures it
+    at = _page(THEMES)
+    _ok(at)
+    value = float(_metric(at, "安定性"))
+    assert 0.0 <= value <= 1.0
+    word = "安定" if value >= 0.8 else ("やや安定" if value >= 0.5 else "変わりやすい")
+    assert any(c.value == word for c in at.caption)
+
+
+# --------------------------------------------------------------------------- trainer
+
+
+def _open_list_tab(at: AppTest) -> None:
+    at.session_state["trainer_tab"] = "候補リストと書き出し"
+    at.run()
+    _ok(at)
+
+
+def test_shortlist_survives_a_new_session_and_the_typed_note_is_in_the_word_file(models, seed_comments):
+    import io
+
+    from docx import Document
+
+    at = _page(TRAINER)
     first = seed_comments["comment_id"].iloc[0]
     at.button(key=f"add_find_{first}").click().run()
     _ok(at)
-    assert [i["comment_id"] for i in at.session_state[KEY_SHORTLIST]] == [first]
-    at.switch_page(PAGES[0]).run()
-    at.switch_page(PAGES[2]).run()
-    at.switch_page(PAGES[3]).run()
+    # a reload is a new session: the set comes back from disk
+    again = _page(TRAINER)
+    _open_list_tab(again)
+    note = next(w for w in again.text_area if str(w.key).startswith("note::"))
+    assert first in note.key
+    # type a note and press the prepare button without leaving the text box first
+    note.input("自分の職場ならどうするか話し合う")
+    again.button(key="export_prepare").click().run()
+    _ok(again)
+    doc_bytes = again.session_state["trainer_export"]["docx"]
+    text = "\n".join(p.text for p in Document(io.BytesIO(doc_bytes)).paragraphs)
+    assert "自分の職場ならどうするか話し合う" in text
+    # and the note is saved: a third session (a server restart reads the same file) shows it
+    third = _page(TRAINER)
+    _open_list_tab(third)
+    assert next(w for w in third.text_area if str(w.key).startswith("note::")).value == "自分の職場ならどうするか話し合う"
+
+
+def test_deleting_a_shortlist_asks_first(models, seed_comments):
+    at = _page(TRAINER)
+    at.button(key=f"add_find_{seed_comments['comment_id'].iloc[1]}").click().run()
+    _open_list_tab(at)
+    from analysis.shortlists import list_sets
+
+    path = at.session_state[KEY_RUN]
+    assert len(list_sets(path)) == 1
+    # the delete button sits behind a popover that names what will be lost
+    assert any("元に戻せません" in c.value for c in at.caption)
+    at.button(key="delete_set_go").click().run()
     _ok(at)
-    assert [i["comment_id"] for i in at.session_state[KEY_SHORTLIST]] == [first]
-    # the shortlist tab: a note per quote, kept in the shortlist; export buttons
-    at.session_state["trainer_tab"] = "候補リストと書き出し"
-    at.run()
-    _ok(at)
-    note = next(w for w in at.text_area if str(w.key).startswith("note::"))
-    note.set_value("自分の職場ならどうするか話し合う").run()
-    _ok(at)
-    assert at.session_state[KEY_SHORTLIST][0]["note"] == "自分の職場ならどうするか話し合う"
-    at.switch_page(PAGES[1]).run()
-    at.switch_page(PAGES[3]).run()
-    assert at.session_state[KEY_SHORTLIST][0]["note"] == "自分の職場ならどうするか話し合う"
-    at.session_state["trainer_tab"] = "候補リストと書き出し"
-    at.run()
-    _ok(at)
-    assert at.text_area[0].value == "自分の職場ならどうするか話し合う"
-    labels = {b.label for b in at.download_button}
-    assert {"Word（配布資料）", "CSV（Excel 用）", "Markdown"} <= labels
+    assert list_sets(path) == []
 
 
 def test_more_like_this_and_varied_set(models):
-    at = _page(PAGES[3])
+    at = _page(TRAINER)
     at.button(key="like_find_c005").click().run()
     _ok(at)
     assert at.session_state["trainer_more_like"] == "c005"
@@ -198,82 +265,97 @@ def test_more_like_this_and_varied_set(models):
     run_id, ids = at.session_state["trainer_suggested"]
     assert len(ids) == 6
     at.button(key="trainer_add_all").click().run()
-    assert len(at.session_state[KEY_SHORTLIST]) == 6
+    from analysis.shortlists import list_sets
+
+    assert len(list_sets(at.session_state[KEY_RUN])[0].items) == 6
 
 
 def test_search_by_meaning_from_typed_words(models):
-    at = _page(PAGES[3])
+    at = _page(TRAINER)
     at.session_state["trainer_tab"] = "似たコメント"
     at.run()
     at.radio(key="trainer_like_mode").set_value("words").run()
     _ok(at)
-    assert not at.html or not any("類似度" in h.value for h in at.html)  # nothing searched yet
     at.text_area(key="trainer_meaning_input").set_value("お互いの仕事を押し付け合う")
     at.button(key="trainer_meaning_go").click().run(timeout=120)
     _ok(at)
     cards = [h.value for h in at.html if "類似度" in h.value]
     assert len(cards) == 5
     assert "押し付け合い" in cards[0]
-    # Found by meaning, not by wording: "なすりつけあい" shares no word with the query.
     assert any("なすりつけあい" in c for c in cards[:3]), [c[-300:] for c in cards[:3]]
     sims = [float(c.split("類似度 ")[1][:4]) for c in cards]
     assert sims == sorted(sims, reverse=True) and sims[0] > 0.3
-    # Markup typed by the user is shown as text, never interpreted.
     at.text_area(key="trainer_meaning_input").set_value("<b>個人情報</b> **共有**")
     at.button(key="trainer_meaning_go").click().run()
     _ok(at)
-    assert any("&lt;b&gt;個人情報&lt;/b&gt;" in m.value or "\\<b" in m.value or "<b>" not in m.value
-               for m in at.markdown if "意味の近いコメント" in m.value)
     assert any("個人情報" in h.value for h in at.html if "類似度" in h.value)
 
 
-def _cp932_csv(seed: pd.DataFrame, n: int = 40) -> bytes:
+# --------------------------------------------------------------------------- uploads and background jobs
+
+
+def _office_csv(seed: pd.DataFrame, n: int = 48) -> bytes:
+    """An office export: CP932, a 番号 id, a 回答日 date, 年代 and 地区, the free text last."""
     rows = seed.iloc[:n]
-    table = pd.DataFrame(
-        {
-            "番号": [f"A{i:03d}" for i in range(1, len(rows) + 1)],
-            "回答内容": [t.replace("\n", "") + "①" for t in rows["text"]],
-            "連携の分類": rows["category"].values,
-            "回答者の属性": rows["role"].values,
-        }
-    )
+    table = pd.DataFrame({
+        "番号": [f"A{i:03d}" for i in range(1, len(rows) + 1)],
+        "回答日": [f"2025/6/{(i % 28) + 1}" for i in range(len(rows))],
+        "年代": [["20代", "30代", "40代", "50代", "60代以上"][i % 5] for i in range(len(rows))],
+        "地区": [["北部", "南部", "中部"][i % 3] for i in range(len(rows))],
+        "自由記述": [t.replace("\n", "") + "①" for t in rows["text"]],
+    })
     return table.to_csv(index=False).encode("cp932")
 
 
-def test_uploaded_cp932_csv_produces_a_new_run(models, seed_comments):
-    at = _page(PAGES[4])
+def _upload(at: AppTest, name: str, payload: bytes) -> None:
+    at.file_uploader(key="upload_file").set_value((name, payload, "text/csv")).run()
+    _ok(at)
+
+
+def test_upload_with_attributes_runs_in_the_background_and_gets_a_filter_per_attribute(models, seed_comments):
+    at = _page(DATA)
     before = set(list_runs()["path"])
-    at.file_uploader(key="upload_file").set_value(("回答.csv", _cp932_csv(seed_comments), "text/csv")).run()
+    _upload(at, "回答.csv", _office_csv(seed_comments))
+    digest = next(k.split(":", 1)[1] for k in at.session_state if str(k).startswith("col_text:"))
+    assert at.selectbox(key=f"col_text:{digest}").value == "自由記述"
+    assert at.selectbox(key=f"col_id:{digest}").value == "番号"
+    assert at.multiselect(key=f"col_attrs:{digest}").value == ["年代", "地区"]
+    assert any("回答日" in c.value and "日付" in c.value for c in at.caption)  # the date column is not text
+    assert any("48件のコメント" in s.value for s in at.success)
+    assert at.button(key="start_run").disabled  # nothing runs before the mapping is confirmed
+    at.text_input(key=f"ds_name:{digest}").set_value("2025年 職員アンケート")
+    at.checkbox(key=f"confirm:{digest}").check().run()
+    at.radio(key="param:embedding.backend").set_value("sudachi").run()
+    at.button(key="start_run").click().run()
     _ok(at)
-    assert any("Shift_JIS" in c.value for c in at.caption)
-    assert any("40件のコメント" in i.value for i in at.info)
-    t = time.perf_counter()
-    at.button(key="start_run").click().run(timeout=240)
-    elapsed = time.perf_counter() - t
+    assert any("受け付けました" in s.value for s in at.success)
+    done = _finish_jobs(at)
+    assert done[0].state == "done", done[0].error
     _ok(at)
-    runs = list_runs()
-    new = set(runs["path"]) - before
-    assert len(new) == 1, runs
+    new = set(list_runs()["path"]) - before
+    assert len(new) == 1
     new_path = new.pop()
-    assert at.session_state[KEY_RUN] == new_path  # the app switched to the new run
+    assert at.session_state[KEY_RUN] == new_path  # the uploader's session opens it at once
     run = load_run(new_path)
-    assert run.manifest["input"]["name"] == "回答.csv"
-    assert run.manifest["input"]["encoding"] == "cp932"
-    assert len(run.comments) == 40 and run.comments["text"].str.endswith("①").all()
-    assert run.comments["comment_id"].iloc[0] == "A001"
-    assert at.success and "新しい分析" in at.success[0].value
-    print(f"\nupload run: {elapsed:.1f}s")
-    # The file is still in the uploader: the page now offers the saved result instead of a copy.
-    assert any("同じコメント・同じ設定の分析がすでに保存されています" in i.value for i in at.info)
-    assert at.button(key="start_run").label == "もう一度分析する"
-    seed_run_path = next(p for p in before)
-    at.session_state[KEY_RUN] = seed_run_path  # show another run, then ask for the saved one
-    at.run()
-    assert at.session_state[KEY_RUN] == seed_run_path
-    at.button(key="open_same_run").click().run()
+    assert run.attributes == ["年代", "地区"]
+    assert run.dataset["name"] == "2025年 職員アンケート"
+    assert run.manifest["input"]["masked"]["on"] is True
+    assert len(run.comments) == 48 and run.comments["comment_id"].iloc[0] == "A001"
+    assert run.comments["text"].str.endswith("①").all()
+    # a filter for each attribute, and 分野横断 on 地区
+    at.switch_page(OVERLAPS).run()
     _ok(at)
-    assert at.session_state[KEY_RUN] == new_path and seed_run_path != new_path
-    assert len(list_runs()) == len(runs)  # nothing recomputed
+    assert at.pills(key=filter_key("年代")).options and at.pills(key=filter_key("地区")).options
+    at.selectbox(key="overlap_attr").set_value("地区").run()
+    _ok(at)
+    assert any("テーマ × 地区" in s.value for s in at.subheader)
+    # the overview speaks about this data set, not the seed
+    at.switch_page(OVERVIEW).run()
+    assert any(s.value == "2025年 職員アンケート" for s in at.subheader)
+    assert not any("重層的支援体制整備事業" in c.value for c in at.caption)
+    # a second visitor still opens the seed run (the published / default one), not the newest upload
+    other = _page(OVERVIEW)
+    assert other.session_state[KEY_RUN] != new_path
 
 
 @pytest.mark.parametrize(
@@ -281,97 +363,136 @@ def test_uploaded_cp932_csv_produces_a_new_run(models, seed_comments):
     [
         ("broken.csv", b"\x82\xa0\xff\xfe\x00\x81\x39"),  # neither UTF-8 nor CP932
         ("empty.csv", b""),
-        ("notes.pdf", b"%PDF-1.4 not a table"),
+        ("notes.pdf", b"%PDF-1.4 not a table \x00\x01"),
         ("blank_text.csv", "本文,分類\n ,行政×行政\n,行政×行政\n".encode("utf-8")),
         ("broken.xlsx", b"PK\x03\x04 not really a zip"),
+        ("ids.csv", "comment-id,score\n" .encode() + "".join(f"{i},{i % 3}\n" for i in range(40)).encode()),
     ],
 )
 def test_bad_upload_shows_an_error_not_an_exception(models, name, payload):
-    at = _page(PAGES[4])
+    at = _page(DATA)
     at.file_uploader(key="upload_file").set_value((name, payload, "application/octet-stream")).run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.error, f"no error shown for {name}"
     assert at.button(key="start_run").disabled
 
 
-def test_theme_page_shows_stability(models, seed_run):
-    assert "stability" in seed_run.clusters  # the default run measures it
-    at = _page(PAGES[1])
-    _ok(at)
-    value = float(_metric(at, "安定性"))
-    assert 0.0 <= value <= 1.0
-    word = "安定" if value >= 0.8 else ("やや安定" if value >= 0.5 else "変わりやすい")
-    assert any(c.value == word for c in at.caption)
-
-
-def test_rerun_keeps_user_theme_names_and_compares_runs(models, seed_run):
+def test_rerun_with_other_settings_keeps_user_theme_names(models, seed_run):
     from analysis.runs import rename_cluster
 
     path = str(models / "runs" / seed_run.path.name)
     run = load_run(path)
     biggest = int(run.clusters.sort_values("size", ascending=False)["cluster"].iloc[0])
     rename_cluster(run, biggest, "情報共有のすれ違い")
-    at = _page(PAGES[4])
+    at = _page(DATA)
     at.radio(key="data_source").set_value("current").run()
-    at.number_input(key="param:seed").set_value(42).run()
+    assert any("同じコメント（ID・本文・属性）・同じ設定の分析がすでに保存されています" in i.value for i in at.info)
     at.checkbox(key="with_stability").uncheck().run()
     at.number_input(key="param:describe.n_keywords").set_value(8).run()  # same clustering, other settings
-    at.button(key="start_run").click().run(timeout=240)
+    assert not any("同じ設定の分析" in i.value for i in at.info)
+    at.button(key="start_run").click().run()
+    done = _finish_jobs(at)
+    assert done[0].state == "done", done[0].error
     _ok(at)
     new = load_run(at.session_state[KEY_RUN])
     assert new.path != Path(path)
     assert "情報共有のすれ違い" in new.clusters["label"].tolist()
-    assert "stability" not in new.clusters
-    # the comparison view: same clustering, so every theme is kept or renamed, none split or new
+    # the comparison: same data set by default, the number of matched comments first
     at.selectbox(key="cmp_a").set_value(path).run()
-    at.selectbox(key="cmp_b").set_value(str(new.path)).run()
     _ok(at)
+    assert any("共通するコメント: 108 件" in m.value for m in at.markdown)
     table = next(d.value for d in at.dataframe if "status_ja" in d.value.columns)
     assert set(table["status_ja"]) <= {"維持", "名称変更"}
-    assert len(table) == len(new.clusters)  # one row per theme
 
 
-def test_rerun_current_comments_with_other_settings(models):
-    at = _page(PAGES[4])
+def test_a_job_outlives_the_session_that_started_it(models, seed_comments):
+    from analysis.config import PipelineConfig
+
+    at = _page(DATA)
     at.radio(key="data_source").set_value("current").run()
-    # Unchanged settings on the shown comments: that run exists, and the page says so.
-    assert any("同じコメント・同じ設定の分析がすでに保存されています" in i.value for i in at.info)
-    at.number_input(key="param:hdbscan.min_cluster_size").set_value(6).run()
-    assert not any("同じコメント・同じ設定" in i.value for i in at.info)
-    assert at.button(key="start_run").label == "この設定で分析する"
     at.radio(key="param:embedding.backend").set_value("sudachi").run()
-    at.button(key="start_run").click().run(timeout=240)
-    _ok(at)
-    runs = list_runs()
-    assert len(runs) == 2
-    new = load_run(at.session_state[KEY_RUN])
-    assert new.manifest["config"]["hdbscan"]["min_cluster_size"] == 6
-    assert new.manifest["config"]["embedding"]["backend"] == "sudachi"
-    assert new.manifest["input"].get("kind") == "seed"
+    at.button(key="start_run").click().run()
+    job_id = at.session_state[KEY_MY_JOBS][0]
+    del at  # the tab is closed: nothing of the session is left
+    job = jobs.wait(job_id, timeout=300)
+    assert job.state == "done" and Path(job.run_path).is_dir()
+    # a new visitor sees the run in the list and the finished job on the data page
+    later = _page(DATA)
+    assert job.run_path in list(list_runs()["path"])
+    assert any("この分析を表示する" == b.label for b in later.button)
+    assert PipelineConfig().replace(**{"embedding.backend": "sudachi"}).to_dict() == load_run(job.run_path).manifest["config"]
 
 
-def test_switch_and_delete_runs(models, seed_run):
-    # a second run: the seed run saved again under another id
+def test_a_running_job_can_be_cancelled_and_saves_nothing(models, seed_comments):
+    import numpy as np
+
+    from analysis.config import PipelineConfig
+
+    before = set(list_runs()["path"])
+    big = pd.concat([seed_comments] * 40, ignore_index=True)
+    big["comment_id"] = [f"x{i}" for i in range(len(big))]
+    big["text_norm"] = big["text_norm"] + [f" 番号{i}" for i in range(len(big))]
+    job_id = jobs.submit(big, PipelineConfig(), {"name": "中止テスト"}, owner="")
+    deadline = time.time() + 120
+    while jobs.get(job_id).state != "running" and time.time() < deadline:
+        time.sleep(0.2)
+    at = _page(DATA)
+    at.button(key=f"cancel_list_{job_id}").click().run()
+    job = jobs.wait(job_id, timeout=120)
+    assert job.state == "cancelled"
+    assert set(list_runs()["path"]) == before
+    assert not np.any([p.name.startswith(".") and ".tmp-" in p.name for p in (models / "runs").iterdir()])
+
+
+# --------------------------------------------------------------------------- managing runs
+
+
+def test_switch_publish_and_delete_runs(models, seed_run):
     other = load_run(seed_run.path)
     other.run_id = "20990101-000000-deadbeef"
     other.manifest["created"] = "2099-01-01T00:00:00"
+    other.manifest["input"] = {**other.manifest["input"], "kind": "upload", "name": "新しいアップロード"}
     save_run(other, base=models / "runs")
-    at = _page(PAGES[4])
     newest = str(models / "runs" / other.run_id)
     oldest = str(models / "runs" / seed_run.path.name)
-    assert at.session_state[KEY_RUN] == newest  # newest first by default
-    at.selectbox(key="manage_switch").set_value(oldest).run()
+    at = _page(DATA)
+    assert at.session_state[KEY_RUN] == oldest  # the default seed run, not simply the newest
+    at.selectbox(key="manage_switch").set_value(newest).run()
     at.button(key="switch_run").click().run()
     _ok(at)
-    assert at.session_state[KEY_RUN] == oldest
+    assert at.session_state[KEY_RUN] == newest
+    # publishing makes it what every new visitor opens with
+    at.button(key="publish_run").click().run()
+    _ok(at)
+    assert get_published() == other.run_id
+    assert _page(OVERVIEW).session_state[KEY_RUN] == newest
     # delete needs the confirmation box
-    at.selectbox(key="manage_delete").set_value(newest).run()
+    at.selectbox(key="manage_switch").set_value(newest).run()
     assert at.button(key="delete_run").disabled
     at.checkbox(key=f"delete_confirm:{newest}").check().run()
     at.button(key="delete_run").click().run()
     _ok(at)
     assert list(list_runs()["path"]) == [oldest]
     assert at.session_state[KEY_RUN] == oldest
+
+
+def test_comparison_of_unrelated_runs_is_not_offered_by_default(models, seed_run):
+    other = load_run(seed_run.path)
+    other.comments["text"] = [f"別の調査の回答 {i}" for i in range(len(other.comments))]
+    other.comments["text_norm"] = other.comments["text"]
+    other.run_id = "20990101-000000-0ddba11a"
+    other.manifest["created"] = "2099-01-01T00:00:00"
+    other.manifest["input"] = {"kind": "upload", "name": "別の調査", "digest": "other"}
+    save_run(other, base=models / "runs")
+    at = _page(DATA)
+    assert any("同じデータの分析結果は、ほかにありません" in c.value for c in at.caption)
+    at.checkbox(key="cmp_all").check().run()
+    _ok(at)
+    at.selectbox(key="cmp_a").set_value(str(models / "runs" / other.run_id)).run()
+    assert any("本文が一致するコメントが1件もない" in w.value for w in at.warning)
+
+
+# --------------------------------------------------------------------------- safety
 
 
 def test_comment_markup_is_shown_literally(models, seed_run):
@@ -383,17 +504,16 @@ def test_comment_markup_is_shown_literally(models, seed_run):
     run.manifest["created"] = "2099-01-01T00:00:00"
     save_run(run, base=models / "runs")
     cid = run.comments.loc[0, "comment_id"]
-
-    at = _page(PAGES[3])  # trainer page: first comment is a card
+    at = _app()
+    at.session_state[KEY_RUN] = str(models / "runs" / run.run_id)
+    at = _page(TRAINER, at)
     _ok(at)
     card = next(h.value for h in at.html if cid in h.value and "alert" in h.value)
     assert "<script>" not in card and "&lt;script&gt;" in card
     assert "<b>タグ</b>" not in card and "&lt;b&gt;タグ&lt;/b&gt;" in card
-    assert "<mark" in card  # the emphasis is highlighted around the escaped text
+    assert "<mark" in card
     assert "**太字**" in card and "[x](javascript:alert(1))" in card
-    assert "<i>" not in card
-    # the theme page heading for the renamed cluster is markdown-escaped
-    at.switch_page(PAGES[1]).run()
+    at.switch_page(THEMES).run()
     _ok(at)
     for h in at.header:
         assert "<i>" not in h.value or "\\<i\\>" in h.value
@@ -422,3 +542,15 @@ def test_browsing_a_saved_run_never_loads_umap_or_an_embedding_model(models):
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1:] in ([], [""]), out.stdout
+
+
+def test_a_run_made_while_the_app_is_open_appears_in_its_run_list(models, seed_run):
+    at = _page(OVERVIEW)
+    assert len(at.selectbox(key=KEY_RUN).options) == 1
+    other = load_run(seed_run.path)
+    other.run_id = "20990101-000000-c0ffee00"
+    other.manifest["created"] = "2099-01-01T00:00:00"
+    save_run(other, base=models / "runs")  # as the CLI or a notebook would
+    at.run()
+    _ok(at)
+    assert len(at.selectbox(key=KEY_RUN).options) == 2

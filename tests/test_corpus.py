@@ -14,12 +14,9 @@ from analysis.corpus import (
     CorpusError,
     attributes_of,
     comments_from_table,
-    decode_bytes,
-    guess_columns,
-    load_file,
     parse_seed,
-    read_table,
 )
+from analysis.importing import decode_bytes, guess_columns, load_file, read_table
 
 ROWS = [
     ("1", "庁内の縦割りで、担当外の相談はたらい回しになる①", "行政×行政", "行政職員"),

@@ -92,6 +92,7 @@ def test_02_own_file_and_sweep(kernel_env):
     nb = execute("02_own_file_and_sweep.ipynb")
     text = outputs_text(nb)
     assert "73行を読み込み、72件のコメントを取り込みました" in text
+    assert "新しい話題の候補" in text and "件を当てはめました" in text
     assert "'embedding': True, 'umap': True" in text  # the chosen setting reused the sweep's caches
     sweep_cell = next(c for c in nb.cells if c.cell_type == "code" and "mm.sweep(" in c.source)
     result = next(o for o in sweep_cell.outputs if o.output_type == "execute_result")
@@ -111,7 +112,7 @@ def test_public_api_is_lazy_and_complete():
         "missing = [n for n in analysis.__all__ if not hasattr(analysis, n)]\n"
         "assert not missing, missing\n"
         "assert not [m for m in ('torch', 'streamlit') if m in sys.modules]\n"
-        "import analysis.sweep\n"
+        "import analysis.tuning\n"
         "assert callable(analysis.sweep) and callable(analysis.compare_runs)\n"
         "print('ok')\n"
     )
@@ -119,3 +120,57 @@ def test_public_api_is_lazy_and_complete():
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def test_no_sys_path_edits_anywhere():
+    """The project is an installed package (pip install -e .): nothing edits sys.path to find it."""
+    root = Path(__file__).resolve().parent.parent
+    offenders = []
+    for f in [*root.glob("analysis/*.py"), *root.glob("ui/*.py"), *root.glob("app_pages/*.py"), *root.glob("bench/*.py"),
+              *root.glob("tests/*.py"), root / "app.py", *root.glob("notebooks/*.ipynb")]:
+        text = f.read_text(encoding="utf-8")
+        if "sys.path.insert" in text.replace("sys.path.insert\" in text", "") or "sys.path.append" in text:
+            offenders.append(f.name)
+    assert offenders == [], offenders
+
+
+def test_analysis_has_no_import_cycle_and_never_imports_streamlit():
+    """Walk the imports between analysis modules (module level and inside functions)."""
+    import ast
+
+    pkg = Path(__file__).resolve().parent.parent / "analysis"
+    graph: dict[str, set[str]] = {}
+    for f in pkg.glob("*.py"):
+        mod = f.stem
+        deps = set()
+        for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                if node.level == 1 and node.module:
+                    deps.add(node.module.split(".")[0])
+                elif node.level == 1:
+                    deps.update(a.name for a in node.names)
+                elif node.module and node.module.startswith("analysis."):
+                    deps.add(node.module.split(".")[1])
+                assert not (node.module or "").startswith("streamlit"), f"{mod} imports streamlit"
+            elif isinstance(node, ast.Import):
+                assert not any(a.name.startswith("streamlit") for a in node.names), f"{mod} imports streamlit"
+        graph[mod] = {d for d in deps if d != mod and (pkg / f"{d}.py").exists()}
+    graph.pop("__init__", None)
+    graph.pop("__main__", None)
+    seen, stack, cycles = set(), [], []
+
+    def visit(m: str) -> None:
+        if m in stack:
+            cycles.append(stack[stack.index(m):] + [m])
+            return
+        if m in seen:
+            return
+        seen.add(m)
+        stack.append(m)
+        for d in sorted(graph.get(m, ())):
+            visit(d)
+        stack.pop()
+
+    for m in sorted(graph):
+        visit(m)
+    assert cycles == [], cycles

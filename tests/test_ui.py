@@ -45,10 +45,11 @@ def test_highlight_line_breaks():
 
 def test_quote_card_html_escapes_badges_and_theme():
     card = quote_card_html(
-        NASTY, category="<i>分類</i>", role="行政職員", emphasis=["<b>タグ</b>"], theme="<u>テーマ</u>",
-        comment_id="c<1>", extra="類似度 0.50",
+        NASTY, attributes=[("連携の分類", "<i>分類</i>"), ("<s>回答者</s>", "行政職員")], emphasis=["<b>タグ</b>"],
+        theme="<u>テーマ</u>", comment_id="c<1>", extra="類似度 0.50",
     )
     assert "<script>" not in card and "<i>" not in card and "<u>" not in card and "c<1>" not in card
+    assert "<s>" not in card and 'title="&lt;s&gt;回答者&lt;/s&gt;"' in card  # the attribute name is the tooltip
     assert "&lt;i&gt;分類&lt;/i&gt;" in card and "テーマ: &lt;u&gt;テーマ&lt;/u&gt;" in card
     assert "<mark" in card and "類似度 0.50" in card
 
@@ -74,8 +75,8 @@ def table() -> pd.DataFrame:
         {
             "comment_id": ["c1", "c2", "c3", "c4"],
             "text": ["縦割りで断られる", "民生委員との情報共有", "会議に来てくれない", "縦割りの会議"],
-            "category": ["行政×行政", "行政・専門機関×地域", "行政×専門機関", "行政×行政"],
-            "role": ["行政職員", "専門機関職員", "行政職員", "未記載"],
+            "連携の分類": ["行政×行政", "行政・専門機関×地域", "行政×専門機関", "行政×行政"],
+            "回答者": ["行政職員", "専門機関職員", "行政職員", "未記載"],
         }
     )
 
@@ -87,11 +88,22 @@ def test_filters_empty_means_all(table):
 
 
 def test_filters_combine(table):
-    assert list(apply_filters(table, Filters(categories=("行政×行政",)))["comment_id"]) == ["c1", "c4"]
-    assert list(apply_filters(table, Filters(categories=("行政×行政",), roles=("行政職員",)))["comment_id"]) == ["c1"]
+    cat = (("連携の分類", ("行政×行政",)),)
+    assert list(apply_filters(table, Filters(values=cat))["comment_id"]) == ["c1", "c4"]
+    both = cat + (("回答者", ("行政職員",)),)
+    assert list(apply_filters(table, Filters(values=both))["comment_id"]) == ["c1"]
     assert list(apply_filters(table, Filters(query="縦割り 会議"))["comment_id"]) == ["c4"]
-    f = Filters(categories=("行政×行政",), query="縦割り")
-    assert f.active and "行政×行政" in f.describe_ja() and "縦割り" in f.describe_ja()
+    f = Filters(values=cat, query="縦割り")
+    assert f.active and "連携の分類: 行政×行政" in f.describe_ja() and "縦割り" in f.describe_ja()
+
+
+def test_filters_use_the_forgiving_index(table):
+    from analysis.textsearch import TextIndex
+
+    t = table.assign(text=["担当外の相談がたらい回しになる", "民生委員との情報共有", "会議", "たらい回し"])
+    index = TextIndex(t["text"].tolist())
+    assert list(apply_filters(t, Filters(query="たらいまわし"), index)["comment_id"]) == ["c1", "c4"]
+    assert apply_filters(t, Filters(query="たらいまわし")).empty  # plain substring matching would find nothing
 
 
 def test_param_defaults_within_bounds():

@@ -42,7 +42,7 @@ def runs_stamp() -> tuple:
     """Changes when a run folder is added, removed or changed (its manifest or edits)."""
     d = runs_dir()
     try:
-        entries = sorted(e for e in os.scandir(d) if e.is_dir() and not e.name.startswith("."))
+        entries = [e for e in os.scandir(d) if e.is_dir() and not e.name.startswith(".")]
     except OSError:
         return (str(d),)
     return (str(d),) + tuple((e.name,) + run_stamp(e.path) for e in sorted(entries, key=lambda e: e.name))

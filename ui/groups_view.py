@@ -93,7 +93,7 @@ def _new_comments_from_run(ctx: PageContext) -> tuple[pd.DataFrame, str] | None:
 
 
 def _new_comments_from_file() -> tuple[pd.DataFrame, str] | None:
-    from analysis.corpus import load_bytes
+    from analysis.importing import load_bytes
     from analysis.masking import mask_comments
 
     up = st.file_uploader("当てはめるコメントのファイル（CSV・Excel）", key="fit_upload")

@@ -1,7 +1,7 @@
-"""Building runs from the dashboard: first-launch default run, uploads, parameter widgets.
+"""Settings for a new analysis: the parameter widgets, the backend choice, the duplicate check.
 
-This is the only part of the UI that may start the pipeline (embedding + UMAP); browsing a saved
-run never comes here.
+Analyses themselves run as background jobs (:mod:`ui.jobs_view`); browsing a saved run never
+loads UMAP or a model.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import streamlit as st
 from analysis.config import PipelineConfig, config_from_dict
 from analysis.corpus import CorpusError
 from analysis.runs import Run
-from ui import data, state
+from ui import data
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ PARAMS: tuple[Param, ...] = (
     Param("hdbscan.min_cluster_size", "1つのテーマに必要な最小の件数", "大きくするとテーマの数が減り、1つひとつが大きくなります。コメントが多いときは、全体の0.5%（1万件なら50件）より小さくはなりません。", 2, 500, 1),
     Param("hdbscan.min_samples", "まとまりの慎重さ", "小さいほど未分類が減り、大きいほど確かなまとまりだけをテーマにします（未分類が増えます）。", 1, 20, 1),
     Param("hdbscan.cluster_selection_method", "テーマの細かさ", "「細かく」は小さなテーマを多めに、「大きく」は大きなテーマを少なめに作ります。",
-          options=("leaf", "eom"), option_labels=("細かく（leaf）", "大きく（eom）")),
+          options=("leaf", "eom"), option_labels=("細かく", "大きく")),
     Param("umap.n_neighbors", "近所として見る件数", "小さいと細かな違いを、大きいと全体の傾向を重視して配置します。", 2, 50, 1),
     Param("umap.n_components", "テーマ分けに使う次元の数", "ふつうは 5 のままで構いません。大きくすると計算が少し遅くなります。", 2, 15, 1),
     Param("umap.map_min_dist", "地図上の点の詰まり具合", "地図の見た目だけに影響します。小さいほど点が密に集まります。", 0.0, 0.99, 0.05),
@@ -46,20 +46,22 @@ PARAMS: tuple[Param, ...] = (
 
 
 def same_saved_run(comments: pd.DataFrame, config: PipelineConfig) -> pd.Series | None:
-    """The newest saved run made from the same comment texts with the same settings, if any.
+    """The newest readable run made from the same comment table (ids, texts, attributes) with the same
+    settings, if any.
 
-    Run ids end with a fingerprint of config + texts (:func:`analysis.runs.run_fingerprint`), so
-    pressing "analyse" twice on one upload can offer the existing result instead of a copy.
+    Run ids end with a fingerprint of config + the whole comment table
+    (:func:`analysis.pipeline.data_digest`), so pressing "analyse" twice on one upload can offer the
+    existing result instead of a copy, while the same texts with other ids or attributes are new data.
     """
     from analysis.config import config_json
-    from analysis.embedding import texts_digest
+    from analysis.pipeline import data_digest
     from analysis.runs import run_fingerprint
 
     runs = data.saved_runs()
     if runs.empty:
         return None
-    fp = run_fingerprint(config_json(config), texts_digest(comments["text_norm"].tolist()))
-    hit = runs[runs["run_id"].astype(str).str.endswith(fp)]
+    fp = run_fingerprint(config_json(config), data_digest(comments))
+    hit = runs[runs["run_id"].astype(str).str.endswith(fp) & runs["ok"]]
     return None if hit.empty else hit.iloc[0]
 
 
@@ -124,6 +126,10 @@ def parameter_widgets(base: PipelineConfig, key_prefix: str = "param") -> dict[s
     return values
 
 
+BACKEND_NAMES_JA = {"hybrid": "標準", "sudachi": "言葉だけ", "use": "意味だけ", "e5": "意味だけ（E5）",
+                    "e5-hybrid": "言葉と意味（E5）"}
+
+
 def backend_widget(base: PipelineConfig, key: str = "param:embedding.backend") -> str:
     """Embedding backend choice with a one-line explanation each; unusable ones are listed, not offered."""
     from analysis.embedding import BACKEND_DESCRIPTIONS, available_backends
@@ -135,66 +141,13 @@ def backend_widget(base: PipelineConfig, key: str = "param:embedding.backend") -
         return base.embedding.backend
     cur = base.embedding.backend if base.embedding.backend in usable else usable[0]
     choice = st.radio(
-        "文の特徴をとらえる方式（埋め込み）",
+        "コメントどうしの近さの測り方",
         usable,
         index=usable.index(cur),
-        format_func=lambda b: f"{b} — {BACKEND_DESCRIPTIONS.get(b, '')}",
+        format_func=lambda b: f"{BACKEND_NAMES_JA.get(b, b)} — {BACKEND_DESCRIPTIONS.get(b, '')}",
         key=key,
     )
-    blocked = [f"{b}（{why}）" for b, (ok, why) in avail.items() if not ok]
+    blocked = [f"{BACKEND_NAMES_JA.get(b, b)}（{why}）" for b, (ok, why) in avail.items() if not ok]
     if blocked:
         st.caption("この環境では使えない方式: " + "、".join(blocked))
     return choice
-
-
-def run_with_progress(comments: pd.DataFrame, config: PipelineConfig, input_info: dict, stability_seeds: int = 0,
-                      previous: Run | None = None) -> Run | None:
-    """Run the pipeline with a progress bar and save it; show errors as messages (no traceback).
-
-    ``previous``: the run being redone with other settings; user-given theme names carry over.
-    """
-    from analysis.pipeline import run_and_save
-
-    with st.status("分析しています…（初回は1分ほどかかることがあります）", expanded=True) as status:
-        bar = st.progress(0.0, text="準備しています")
-
-        def progress(stage: str, frac: float) -> None:
-            bar.progress(min(max(float(frac), 0.0), 1.0), text=stage)
-
-        try:
-            run = run_and_save(comments, config, input_info=input_info, progress=progress,
-                               stability_seeds=stability_seeds, previous=previous)
-        except CorpusError as exc:
-            status.update(label="分析できませんでした", state="error")
-            st.error(str(exc))
-            return None
-        except Exception as exc:  # the page must stay usable whatever the pipeline raises
-            status.update(label="分析できませんでした", state="error")
-            st.error(
-                "分析の途中で問題が起きました。コメントの件数が少なすぎないか、設定を変えて試してください。"
-                f"（詳細: {type(exc).__name__}: {str(exc)[:200]}）"
-            )
-            return None
-        status.update(label="分析が終わりました", state="complete", expanded=False)
-    data.clear_caches()
-    return run
-
-
-def build_default_run() -> None:
-    """First launch: build the default run on the seed (progress shown), then reuse it."""
-    from analysis.pipeline import ensure_default_run
-
-    st.title("連携もやもやマップ")
-    with st.status("最初の分析を作成しています（初回だけ、1分ほどかかります）…", expanded=True) as status:
-        bar = st.progress(0.0, text="準備しています")
-        try:
-            run = ensure_default_run(progress=lambda s, f: bar.progress(min(max(float(f), 0.0), 1.0), text=s))
-        except Exception as exc:
-            status.update(label="最初の分析を作成できませんでした", state="error")
-            st.error(f"分析を作成できませんでした（{type(exc).__name__}: {str(exc)[:200]}）")
-            st.stop()
-        status.update(label="最初の分析ができました", state="complete", expanded=False)
-    data.clear_caches()
-    state.request_run_switch(str(run.path))
-    # Start over so the page is drawn once, without the build title and status above it.
-    st.rerun()

@@ -55,7 +55,10 @@ def pick(ctx: PageContext) -> Theme:
     return Theme(cluster, info, ctx.filtered[ctx.filtered["cluster"] == cluster])
 
 
-def _rename(ctx: PageContext, cluster: int, name: str) -> None:
+def _rename(ctx: PageContext, cluster: int, name: str | None = None, key: str | None = None) -> None:
+    """Save a theme name (callback): the typed value is read when the button is pressed."""
+    if name is None:
+        name = str(st.session_state.get(key, ""))
     try:
         rename_cluster(data.get_run(ctx.path), cluster, name)
     except RunError as exc:
@@ -76,9 +79,9 @@ def heading(ctx: PageContext, theme: Theme) -> None:
         return
     with st.expander("テーマの名前を変える", icon=":material/edit:"):
         key = f"rename_{ctx.run_id}_{theme.cluster}"
-        new_name = st.text_input("新しい名前", value=str(theme.info["label"]), key=key, max_chars=60)
+        st.text_input("新しい名前", value=str(theme.info["label"]), key=key, max_chars=60)
         b1, b2 = st.columns(2)
-        b1.button("名前を保存", key="rename_save", type="primary", on_click=_rename, args=(ctx, theme.cluster, new_name))
+        b1.button("名前を保存", key="rename_save", type="primary", on_click=_rename, args=(ctx, theme.cluster, None, key))
         b2.button("自動で付いた名前に戻す", key="rename_reset", on_click=_rename, args=(ctx, theme.cluster, ""))
         st.caption(f"自動で付いた名前: {md_escape(theme.info['auto_label'])}。名前は分析結果と一緒に保存され、"
                    "ほかの利用者にも表示されます。")

@@ -94,6 +94,14 @@ def card_row(ctx: PageContext, row, key: str, extra: str | None = None, spans=()
                   icon=":material/manage_search:", width="stretch")
 
 
+def _to_meaning(run_id: str, query: str) -> None:
+    """Nothing matched the words: search the same words by meaning instead."""
+    st.session_state[KEY_LIKE_MODE] = "words"
+    st.session_state[KEY_MEANING] = (run_id, query)
+    st.session_state["trainer_meaning_input"] = query
+    st.session_state["trainer_tab"] = "似たコメント"
+
+
 def _more_like(cid: str) -> None:
     st.session_state[KEY_MORE] = cid
     st.session_state[KEY_LIKE_MODE] = "comment"
@@ -124,12 +132,8 @@ def find_tab(ctx: PageContext) -> None:
     st.caption(f"{len(hits)} 件見つかりました。")
     if local_q.strip() and hits.empty:
         st.info("この言葉を含むコメントは見つかりませんでした。言い方が違うだけかもしれません。")
-        if st.button(f"「{md_escape(local_q.strip()[:30])}」に意味の近いコメントを探す", key="trainer_to_meaning",
-                     icon=":material/manage_search:"):
-            st.session_state[KEY_LIKE_MODE] = "words"
-            st.session_state[KEY_MEANING] = (ctx.run_id, local_q.strip())
-            st.session_state["trainer_tab"] = "似たコメント"
-            st.rerun()
+        st.button(f"「{md_escape(local_q.strip()[:30])}」に意味の近いコメントを探す", key="trainer_to_meaning",
+                  icon=":material/manage_search:", on_click=_to_meaning, args=(ctx.run_id, local_q.strip()))
     for idx, row in hits.head(limit).iterrows():
         card_row(ctx, row, "find", spans=spans_of.get(int(idx), ()))
     if len(hits) > limit and st.button(f"さらに表示（残り {len(hits) - limit} 件）", key="trainer_more"):
@@ -300,7 +304,7 @@ def export_section(ctx: PageContext, current: shortlists.ShortlistSet) -> None:
                "問いはこのツールが付け加えたもので、回答者の言葉ではありません。")
     if st.button("書き出す資料を用意する", key="export_prepare", type="primary", icon=":material/description:"):
         fresh = next((s for s in _sets(ctx) if s.set_id == current.set_id), current)
-        frame = shortlists.items_frame(ctx.run, fresh)
+        frame = _for_export(ctx, shortlists.items_frame(ctx.run, fresh))
         st.session_state[KEY_EXPORT] = {
             "set": current.set_id, "title": title, "at": _dt.datetime.now().strftime("%H:%M:%S"),
             "docx": export.shortlist_to_docx_bytes(frame, title),
@@ -320,6 +324,15 @@ def export_section(ctx: PageContext, current: shortlists.ShortlistSet) -> None:
                        key="dl_csv", icon=":material/table:")
     e3.download_button("Markdown", data=ready["md"], file_name="moyamoya_shortlist.md", mime="text/markdown",
                        key="dl_md", icon=":material/article:")
+
+
+def _for_export(ctx: PageContext, frame: pd.DataFrame) -> pd.DataFrame:
+    """The export functions' columns: the first two attributes as 分類 and 回答者 lines."""
+    attrs = ctx.attributes
+    out = frame.copy()
+    out["category"] = out[attrs[0]] if len(attrs) > 0 else ""
+    out["role"] = out[attrs[1]] if len(attrs) > 1 else ""
+    return out
 
 
 def tabs(ctx: PageContext) -> None:
