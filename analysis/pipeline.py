@@ -145,7 +145,8 @@ def run_pipeline(
             tok = tokenizer or default_tokenizer()
             token_docs = tokenize_all(tok, texts)
             clusters = describe.describe_clusters(comments, token_docs, cr, parents, config.describe, primary,
-                                                  vectors=vectors, embedder=er.embedder,
+                                                  # a stand-in without saved state (tests) names lexically
+                                                  vectors=vectors, embedder=er.embedder if er.state is not None else None,
                                                   tokenizer=tok if hasattr(tok, "morphemes") else None)
             timings["describe"] = time.perf_counter() - t
 

@@ -128,8 +128,10 @@ def test_no_sys_path_edits_anywhere():
     offenders = []
     for f in [*root.glob("analysis/*.py"), *root.glob("ui/*.py"), *root.glob("app_pages/*.py"), *root.glob("bench/*.py"),
               *root.glob("tests/*.py"), root / "app.py", *root.glob("notebooks/*.ipynb")]:
+        if f.name == "test_notebooks.py":
+            continue
         text = f.read_text(encoding="utf-8")
-        if "sys.path.insert" in text.replace("sys.path.insert\" in text", "") or "sys.path.append" in text:
+        if "sys.path.insert" in text or "sys.path.append" in text:
             offenders.append(f.name)
     assert offenders == [], offenders
 

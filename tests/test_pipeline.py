@@ -178,8 +178,16 @@ def test_default_run_on_seed_with_real_model(seed_run):
     assert 5 <= q["n_clusters"] <= 25
     assert q["noise_share"] < 0.4
     assert seed_run.manifest["embedding"]["name"] == "hybrid"
-    labels = seed_run.clusters["label"].tolist()
-    assert all(l and "・" in l for l in labels)
+    # every name comes from phrases the theme's own comments share (or says テーマN), never a keyword list
+    table = seed_run.table()
+    for row in seed_run.clusters.itertuples():
+        assert row.label and "・" not in row.label
+        if row.label.startswith("テーマ"):
+            continue
+        members = " ".join(table.loc[table["cluster"] == row.cluster, "text_norm"])
+        for phrase in str(row.name_evidence).split(" ／ "):
+            assert phrase and phrase in members, (row.label, phrase)
+        assert row.summary and row.summary in " ".join(table.loc[table["comment_id"] == row.summary_id, "text"])
     # Each comment without a theme still gets a suggestion.
     assert (seed_run.assignments["nearest_cluster"] >= 0).all()
 
