@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import zipfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -594,5 +595,5 @@ def _read_cached(path: Path, n: int) -> tuple[np.ndarray, State | None] | None:
         if vecs.shape[0] != n:
             return None
         return vecs, state
-    except (OSError, ValueError, KeyError, EOFError):
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
         return None  # a damaged cache entry is recomputed and replaced

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -305,7 +306,7 @@ def reduce_both(
                 with np.load(path, allow_pickle=False) as z:
                     if z["cluster_space"].shape[0] == len(x):
                         return z["cluster_space"], z["map"], True
-            except (OSError, ValueError, KeyError, EOFError):
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
                 pass  # a damaged entry is recomputed and replaced
         space, xy = _reduce(x, cfg, seed)
         try:

@@ -33,6 +33,7 @@ import datetime as _dt
 import hashlib
 import json
 import os
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -503,7 +504,7 @@ def load_run(path_or_id: str | Path, base: str | Path | None = None) -> Run:
             with np.load(p / "embedder.npz", allow_pickle=False) as z:
                 state = unpack_state(z)
                 state = (state[0], {k: np.array(v) for k, v in state[1].items()})
-        except (OSError, ValueError, KeyError, EOFError):
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
             warnings.append("embedder.npz が壊れているため、入力した文で探す機能はこの分析では使えません。")
     manifest.setdefault("attributes", attrs)
     return Run(run_id=manifest["run_id"], comments=comments, assignments=assignments, clusters=clusters,

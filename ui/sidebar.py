@@ -64,20 +64,35 @@ def _sanitize_multi(key: str, options: list[str]) -> None:
             st.session_state[key] = kept
 
 
-def _pick_run(runs: pd.DataFrame, opening: str | None) -> str | None:
-    """Draw the run picker over the readable runs; returns the chosen folder."""
+def _pick_run(runs: pd.DataFrame, opening: str | None) -> tuple[str, Run, pd.DataFrame] | None:
+    """Load the chosen run (falling back over runs that cannot be read), then draw the run picker.
+
+    A run that fails to load is reported once and marked broken (the data page lists it with the
+    reason); the picker only offers runs that can be read.
+    """
     ok = runs[runs["ok"]]
     paths = ok["path"].astype(str).tolist()
-    if not paths:
+    chosen = st.session_state.get(state.KEY_RUN)
+    if chosen not in paths:
+        chosen = opening if opening in paths else (paths[0] if paths else None)
+    while chosen is not None:
+        try:
+            run, table = data.get_run(chosen), data.run_table(chosen)
+            break
+        except RunError as exc:
+            state.warn_once(f"分析結果「{Path(chosen).name}」は読み込めません（{exc}）。ほかの分析結果を表示しています。"
+                            "「データと再分析」ページで確認・削除できます。")
+            paths.remove(chosen)
+            chosen = opening if opening in paths else (paths[0] if paths else None)
+    if chosen is None:
         return None
-    if st.session_state.get(state.KEY_RUN) not in paths:
-        st.session_state[state.KEY_RUN] = opening if opening in paths else paths[0]
-    labels = dict(zip(paths, (run_label(r) for _, r in ok.iterrows())))
+    st.session_state[state.KEY_RUN] = chosen
+    labels = dict(zip(ok["path"].astype(str), (run_label(r) for _, r in ok.iterrows())))
     st.sidebar.selectbox(
         "表示する分析結果", paths, key=state.KEY_RUN, format_func=lambda p: labels.get(p, Path(p).name),
         help="保存されている分析結果から選びます。新しい分析は「データと再分析」ページで作れます。",
     )
-    return st.session_state[state.KEY_RUN]
+    return chosen, run, table
 
 
 def _filters(table: pd.DataFrame, attributes: list[str]) -> Filters:
@@ -107,23 +122,11 @@ def render_sidebar(runs: pd.DataFrame, opening: str | None) -> PageContext | Non
     reason) and another run is shown instead.
     """
     state.apply_pending_run_switch()
-    for _ in range(3):
-        path = _pick_run(runs, opening)
-        if path is None:
-            st.session_state[state.KEY_CTX] = None
-            return None
-        try:
-            run = data.get_run(path)
-            table = data.run_table(path)
-            break
-        except RunError as exc:
-            state.warn_once(f"分析結果「{Path(path).name}」は読み込めません（{exc}）。ほかの分析結果を表示しています。"
-                            "「データと再分析」ページで確認・削除できます。")
-            runs = data.saved_runs()
-            st.session_state.pop(state.KEY_RUN, None)
-    else:
+    picked = _pick_run(runs, opening)
+    if picked is None:
         st.session_state[state.KEY_CTX] = None
         return None
+    path, run, table = picked
     filters = _filters(table, run.attributes)
     index = data.text_index(path) if filters.words else None
     filtered = state.apply_filters(table, filters, index)
