@@ -6,6 +6,7 @@ developer's own saved runs are never touched and every test session starts from 
 
 from __future__ import annotations
 
+import analysis  # noqa: F401  first: pins the numeric libraries before numpy loads (analysis/numerics.py)
 import hashlib
 import os
 import tempfile

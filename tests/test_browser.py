@@ -35,6 +35,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 VIEWPORT = {"width": 1400, "height": 1000}
+PHONE = {"width": 390, "height": 844}
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 # Pages (by title) that must show at least one plotly chart on the seed run.
 PLOTLY_PAGES = {"概要", "テーマ", "分野横断"}
@@ -123,9 +124,22 @@ def browser_page():
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         try:
             context = browser.new_context(viewport=VIEWPORT, locale="ja-JP")
+            attempts: list[str] = []
+
+            def only_this_machine(route) -> None:
+                """Every request that would leave the machine is blocked and recorded (tests fail on any)."""
+                url = route.request.url
+                host = re.sub(r"^[a-z]+://", "", url).split("/", 1)[0].rsplit(":", 1)[0]
+                if url.startswith(("data:", "blob:", "about:")) or host in ("127.0.0.1", "localhost", "[::1]"):
+                    route.continue_()
+                else:
+                    attempts.append(url)
+                    route.abort()
+
+            context.route("**/*", only_this_machine)
             page = context.new_page()
             page.set_default_timeout(30_000)
-            yield page
+            yield page, attempts
         finally:
             browser.close()
 
@@ -242,12 +256,59 @@ def _box_select_map(page) -> None:
     page.mouse.up()
 
 
-# --------------------------------------------------------------------------- the test
+# --------------------------------------------------------------------------- Japanese everywhere
+
+# Streamlit's own English strings this app must never show (text or screen-reader labels), and
+# plotly's toolbar titles. Kept in step with ui/look.py and analysis/charts.PLOTLY_JA.
+ENGLISH = (
+    "Upload", "Browse files", "Drag and drop", "per file", "Choose an option", "No results", "Clear all",
+    "Download as CSV", "Search", "Fullscreen", "Show/hide columns", "Collapse sidebar", "Expand sidebar",
+    "App pages", "Increment", "Decrement", "Link to heading", "Skip to main content", "file upload",
+    "Zoom", "Pan", "Box Select", "Lasso Select", "Autoscale", "Reset axes", "Download plot", "Zoom in", "Zoom out",
+    "Toggle Spike Lines", "Show closest data on hover", "Compare data on hover", "Produced with Plotly",
+)
+_VISIBLE_TEXT_JS = """() => {
+  const out = [];
+  const shown = (el) => { const cs = getComputedStyle(el);
+    return cs.display !== 'none' && cs.visibility !== 'hidden' && parseFloat(cs.fontSize) > 0
+      && !el.closest('[aria-hidden="true"]') && !el.closest('[data-testid="stIconMaterial"]'); };
+  const w = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (w.nextNode()) { const t = w.currentNode.nodeValue.trim(); const el = w.currentNode.parentElement;
+    if (t && el && !['SCRIPT', 'STYLE', 'NOSCRIPT'].includes(el.tagName) && shown(el)) out.push(t); }
+  for (const el of document.querySelectorAll('[title],[aria-label],[placeholder],[data-title]'))
+    for (const a of ['title', 'aria-label', 'placeholder', 'data-title']) { const v = el.getAttribute(a); if (v) out.push(v); }
+  return out; }"""
 
 
-def test_every_page_renders_and_map_selection_lists_comments(server, browser_page, seed_comments):
+def _english_left(page) -> list[str]:
+    """English UI strings on the page (visible text and labels), from :data:`ENGLISH`."""
+    texts = page.evaluate(_VISIBLE_TEXT_JS)
+    return sorted({t for t in texts for e in ENGLISH if re.search(rf"(?<![A-Za-z]){re.escape(e)}(?![A-Za-z])", t)})
+
+
+def _reveal_toolbars(page) -> None:
+    """Hover over a table and a chart so their toolbars (and tooltips) are in the page."""
+    for sel in ('[data-testid="stDataFrame"]', '[data-testid="stPlotlyChart"]'):
+        loc = page.locator(sel)
+        if loc.count():
+            try:
+                loc.first.scroll_into_view_if_needed()
+                loc.first.hover()
+                page.wait_for_timeout(400)
+                button = loc.first.locator('[data-testid="stElementToolbarButton"] button, .modebar-btn').first
+                if button.count():
+                    button.hover()
+                    page.wait_for_timeout(400)
+            except Exception:  # an element re-rendered under the mouse: the scan below still runs
+                pass
+
+
+# --------------------------------------------------------------------------- the tests
+
+
+def test_every_page_renders_in_japanese_offline_and_map_selection_lists_comments(server, browser_page, seed_comments):
     url, log = server
-    page = browser_page
+    page, attempts = browser_page
     t0 = time.monotonic()
     page.goto(url)
     _wait_idle(page)
@@ -255,11 +316,11 @@ def test_every_page_renders_and_map_selection_lists_comments(server, browser_pag
 
     links = _nav_links(page)
     labels = [label for _, label in links]
-    assert len(links) >= 5, f"expected five pages in the sidebar, got {links}"
+    assert len(links) >= 6, f"expected six pages in the sidebar, got {links}"
     assert PLOTLY_PAGES | {OVERVIEW} <= set(labels), labels
     nav = page.locator('[data-testid="stSidebarNav"] a')
 
-    timings = {}
+    timings, english = {}, {}
     for i, (slug, label) in enumerate(links):
         t = time.monotonic()
         nav.nth(i).click()
@@ -277,6 +338,9 @@ def test_every_page_renders_and_map_selection_lists_comments(server, browser_pag
             assert page.locator(".js-plotly-plot .main-svg").count(), f"empty plotly chart on {label!r}"
         timings[label] = time.monotonic() - t
         _screenshot(page, f"{i + 1:02d}_{'overview' if label == OVERVIEW else slug}")
+        _reveal_toolbars(page)
+        english[label] = _english_left(page)
+    assert not any(english.values()), english
 
     # box-select on the overview map lists the selected comments
     nav.nth(labels.index(OVERVIEW)).click()
@@ -296,6 +360,7 @@ def test_every_page_renders_and_map_selection_lists_comments(server, browser_pag
     listed = comments & (_table_cells(page) - before)
     assert listed, "the box selection did not list any comment text"
     _screenshot(page, f"{len(links) + 1:02d}_overview_selected")
+    assert attempts == [], f"requests left the machine: {attempts}"
 
     report = (
         f"first render {first_render:.1f}s; per page: "
@@ -307,14 +372,14 @@ def test_every_page_renders_and_map_selection_lists_comments(server, browser_pag
     print("\n" + report)
 
 
-def test_trainer_shortlist_downloads_word_handout(server, browser_page):
-    """Add a quote to the shortlist, write a note, download the .docx and open it."""
+def test_trainer_note_being_typed_is_in_the_word_handout(server, browser_page):
+    """Add a quote to a shortlist, type a note and export at once: the note is in the .docx."""
     import io
 
     from docx import Document
 
     url, log = server
-    page = browser_page
+    page, attempts = browser_page
     page.goto(f"{url}/trainer")
     _wait_idle(page)
     _assert_healthy(page, "trainer", log)
@@ -327,17 +392,57 @@ def test_trainer_shortlist_downloads_word_handout(server, browser_page):
     page.get_by_role("tab", name=re.compile("書き出し")).click()
     _wait_idle(page)
     note = page.get_by_role("textbox", name="メモ").first
-    note.fill("導入の話題に使う")
-    note.press("Control+Enter")
+    note.fill("導入の話題に使う")  # typed, not yet confirmed: the next click must still include it
+    page.get_by_role("button", name=re.compile("書き出す資料を用意する")).click()
     _wait_idle(page)
     _assert_healthy(page, "trainer-shortlist", log)
-    _screenshot(page, "07_trainer_shortlist")
+    _screenshot(page, "08_trainer_shortlist")
     with page.expect_download(timeout=20_000) as dl:
         page.get_by_role("button", name=re.compile("Word")).click()
     data = Path(dl.value.path()).read_bytes()
-    texts = [p.text for p in Document(io.BytesIO(data)).paragraphs]
-    assert "事例1" in texts
-    quoted = texts[texts.index("事例1") + 1]
-    assert len(quoted) > 10 and quoted in quote, (quoted, quote)
-    assert "メモ：導入の話題に使う" in texts
-    assert any(t.startswith("問い：") for t in texts)
+    doc = Document(io.BytesIO(data))
+    texts = [p.text for p in doc.paragraphs]
+    quoted = next((t for t in texts if len(t) > 10 and t in quote), None)
+    assert quoted, (texts[:12], quote)
+    assert any("導入の話題に使う" in t for t in texts), texts
+    assert attempts == [], f"requests left the machine: {attempts}"
+
+
+def test_phone_width_pages_sidebar_and_cards(server, browser_page):
+    """At 390 × 844: every page renders, the sidebar closes after a page is chosen, the map
+    takes the full width with its legend below, and the theme list becomes cards."""
+    url, log = server
+    page, attempts = browser_page
+    page.set_viewport_size(PHONE)
+    try:
+        page.goto(url)
+        _wait_idle(page)
+        _assert_healthy(page, "phone-overview", log)
+        chart = page.locator('[data-testid="stPlotlyChart"]').first
+        chart.wait_for()
+        box = chart.bounding_box()
+        assert box and box["width"] > PHONE["width"] * 0.8, box  # not squeezed by a legend beside it
+        assert page.locator(".mm-narrow-only").first.is_visible()  # cards
+        assert not page.locator(".st-key-wide_table").first.is_visible()  # instead of the wide table
+        _screenshot_phone(page, "phone_01_overview")
+        for name in ("themes", "overlaps", "groups", "trainer", "data"):
+            page.get_by_test_id("stExpandSidebarButton").click() if page.get_by_test_id("stExpandSidebarButton").count() \
+                else page.locator('[data-testid="stSidebarCollapsedControl"] button').first.click()
+            page.wait_for_timeout(400)
+            page.locator(f'[data-testid="stSidebarNav"] a[href$="/{name}"]').click()
+            _wait_idle(page)
+            page.wait_for_timeout(500)
+            _assert_healthy(page, f"phone-{name}", log)
+            sidebar = page.locator('[data-testid="stSidebar"]')
+            expanded = sidebar.get_attribute("aria-expanded")
+            sb = sidebar.bounding_box()
+            assert expanded == "false" or not sb or sb["x"] + sb["width"] <= 5, (name, expanded, sb)
+            assert not _english_left(page), (name, _english_left(page))
+            _screenshot_phone(page, f"phone_{name}")
+        assert attempts == [], f"requests left the machine: {attempts}"
+    finally:
+        page.set_viewport_size(VIEWPORT)
+
+
+def _screenshot_phone(page, name: str) -> None:
+    page.screenshot(path=str(OUT_DIR / f"{name}.png"), full_page=False)

@@ -257,13 +257,14 @@ def saved_runs() -> pd.DataFrame:
     if ok.empty:
         st.info("読み込める分析結果はまだありません。")
     else:
-        view = ok.assign(active=ok["path"] == state.active_run_path(), published=ok["run_id"] == published,
+        view = ok.assign(active=["表示中" if p == state.active_run_path() else "" for p in ok["path"]],
+                         published=["公開中" if r == published else "" for r in ok["run_id"]],
                          created=ok["created"].astype(str).str.slice(0, 16).str.replace("T", " "))
         st.dataframe(view[["active", "published", "input", "created", "n_comments", "n_clusters", "noise_share",
                            "silhouette", "run_id"]], hide_index=True, key="runs_table", column_config={
-            "active": st.column_config.CheckboxColumn("表示中", width="small"),
-            "published": st.column_config.CheckboxColumn("公開中", width="small",
-                                                         help="はじめてこのダッシュボードを開いた人に最初に表示される分析です。"),
+            "active": st.column_config.TextColumn("表示中", width="small"),
+            "published": st.column_config.TextColumn("公開中", width="small",
+                                                     help="はじめてこのダッシュボードを開いた人に最初に表示される分析です。"),
             "input": st.column_config.TextColumn("データ"),
             "created": st.column_config.TextColumn("作成日時"),
             "n_comments": st.column_config.NumberColumn("コメント数", format="%d"),

@@ -1,44 +1,140 @@
-"""Page styling that Streamlit has no option for: Japanese in its own widgets, narrow screens.
+"""What Streamlit has no option for: Japanese in its own widgets, and a layout that works on a phone.
 
-Streamlit's file uploader ("Drag and drop file here", "Limit 20MB per file", "Browse files")
-and some toolbar labels are hard-coded English in its frontend bundle. Page CSS hides those texts
-and shows Japanese ones in their place (pseudo-elements, so nothing a screen reader relies on is
-removed from the widget's own label, which we write in Japanese). Checked in chromium at 1400 and
-390 px wide (``tests/test_browser.py``).
+Streamlit's file uploader ("Upload", "20MB per file"), its table toolbar ("Download as CSV",
+"Search", "Fullscreen", "Show/hide columns"), "Choose an option" and the screen-reader labels of
+its controls are English strings in its frontend bundle, with no setting. A small script, added
+once to the page, translates exactly those strings — text and the ``aria-label`` / ``title`` /
+``placeholder`` attributes — as they appear, including in tooltips drawn later (a
+MutationObserver). It runs locally from the page itself: no request leaves the machine. On a
+narrow screen it also closes the sidebar after a page is chosen (Streamlit leaves it open over
+the page). Checked in chromium at 1400 and 390 px wide (``tests/test_browser.py``), which also
+keeps the list of English strings that must not appear.
 """
 
 from __future__ import annotations
 
+import json
+
 import streamlit as st
+import streamlit.components.v1 as components
 
 from analysis.corpus import MAX_UPLOAD_BYTES
 
 _LIMIT_MB = MAX_UPLOAD_BYTES // 1024 // 1024
 
-CSS = f"""
+#: Streamlit's own English strings and their Japanese (text nodes and attributes alike).
+STRINGS_JA: dict[str, str] = {
+    "Upload": "ファイルを選ぶ",
+    "Browse files": "ファイルを選ぶ",
+    "Drag and drop file here": "ここにファイルをドラッグ＆ドロップ",
+    "Drag and drop files here": "ここにファイルをドラッグ＆ドロップ",
+    f"{_LIMIT_MB}MB per file": f"{_LIMIT_MB} MB まで",
+    f"Limit {_LIMIT_MB}MB per file": f"{_LIMIT_MB} MB まで",
+    f"File must be {_LIMIT_MB}MB or smaller.": f"ファイルは {_LIMIT_MB} MB 以下にしてください。",
+    "file upload": "ファイルの読み込み",
+    "Remove file": "ファイルを外す",
+    "Delete file": "ファイルを外す",
+    "Choose an option": "選んでください",
+    "Choose options": "選んでください",
+    "No results": "該当なし",
+    "No options to select": "選べる項目がありません",
+    "Clear all": "すべて解除",
+    "Clear value": "解除",
+    "Skip to main content": "本文へ移動",
+    "App pages": "ページ",
+    "Sidebar": "サイドバー",
+    "Collapse sidebar": "サイドバーを閉じる",
+    "Expand sidebar": "サイドバーを開く",
+    "Increment": "1 増やす",
+    "Decrement": "1 減らす",
+    "Download as CSV": "CSV として保存",
+    "Search": "検索",
+    "Fullscreen": "全画面表示",
+    "Close fullscreen": "全画面表示を終える",
+    "Show/hide columns": "列の表示・非表示",
+    "Link to heading": "見出しへのリンク",
+    "Open": "開く",
+    "Close": "閉じる",
+    "Running...": "実行中…",
+    "Copy to clipboard": "コピー",
+    "Show password text": "パスワードを表示",
+    "Hide password text": "パスワードを隠す",
+    "Press Enter to apply": "Enter で確定",
+    "Press Enter to submit form": "Enter で送信",
+    "Press ⌘+Enter to apply": "⌘+Enter で確定",
+    "Press Ctrl+Enter to apply": "Ctrl+Enter で確定",
+    "Stop": "中止",
+    "Loading...": "読み込み中…",
+}
+
+_SCRIPT = """
+<script>
+(function () {
+  if (window.frameElement) window.frameElement.title = "表示の補助（日本語化）";
+  const doc = window.parent.document;
+  if (!doc || doc.getElementById('mm-i18n')) return;
+  const s = doc.createElement('script');
+  s.id = 'mm-i18n';
+  s.textContent = `(() => {
+    const JA = __STRINGS__;
+    const ATTRS = ['aria-label', 'title', 'placeholder', 'data-title'];
+    const fix = (root) => {
+      const w = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+      while (w.nextNode()) {
+        const n = w.currentNode, t = n.nodeValue.trim();
+        if (t && Object.prototype.hasOwnProperty.call(JA, t)) n.nodeValue = n.nodeValue.replace(t, JA[t]);
+      }
+      const els = root.querySelectorAll ? root.querySelectorAll('[aria-label],[title],[placeholder],[data-title]') : [];
+      for (const el of [root, ...els]) {
+        if (!el.getAttribute) continue;
+        for (const a of ATTRS) {
+          const v = el.getAttribute(a);
+          if (v && Object.prototype.hasOwnProperty.call(JA, v.trim())) el.setAttribute(a, JA[v.trim()]);
+        }
+      }
+    };
+    fix(document.body);
+    new MutationObserver((ms) => {
+      for (const m of ms) {
+        if (m.type === 'characterData') { fix(m.target.parentNode || document.body); continue; }
+        if (m.type === 'attributes') { fix(m.target); continue; }
+        for (const n of m.addedNodes) fix(n.nodeType === 3 ? (n.parentNode || document.body) : n);
+      }
+    }).observe(document.body, {subtree: true, childList: true, characterData: true, attributes: true,
+                                attributeFilter: ATTRS});
+    // Phones: close the sidebar once a page is chosen (Streamlit leaves it open over the page).
+    document.addEventListener('click', (e) => {
+      if (window.innerWidth > 640 || !e.target.closest('[data-testid="stSidebarNav"] a')) return;
+      setTimeout(() => {
+        const b = document.querySelector('[data-testid="stSidebarCollapseButton"] button, ' +
+          'button[aria-label="サイドバーを閉じる"], button[aria-label="Collapse sidebar"]');
+        if (b) b.click();
+      }, 150);
+    }, true);
+  })();`;
+  doc.head.appendChild(s);
+})();
+</script>
+"""
+
+CSS = """
 <style>
-/* File uploader: Japanese instructions instead of Streamlit's English ones. */
-[data-testid="stFileUploaderDropzoneInstructions"] > div > span {{ display: none; }}
-[data-testid="stFileUploaderDropzoneInstructions"] > div > small {{ display: none; }}
-[data-testid="stFileUploaderDropzoneInstructions"] > div::before {{
-  content: "ここにファイルをドラッグ＆ドロップ";
-  display: block; font-size: 0.95rem; margin-bottom: 0.15rem;
-}}
-[data-testid="stFileUploaderDropzoneInstructions"] > div::after {{
-  content: "CSV・TSV・テキスト・Excel（.xlsx）、{_LIMIT_MB} MB まで";
-  display: block; font-size: 0.8rem; opacity: 0.75;
-}}
-[data-testid="stFileUploaderDropzone"] button {{ font-size: 0; }}
-[data-testid="stFileUploaderDropzone"] button::after {{ content: "ファイルを選ぶ"; font-size: 0.9rem; }}
-/* Phones: cards and charts use the full width, the map legend goes below the map. */
-@media (max-width: 640px) {{
-  [data-testid="stMainBlockContainer"] {{ padding-left: 0.6rem; padding-right: 0.6rem; }}
-  [data-testid="stMetricValue"] {{ font-size: 1.3rem; }}
-}}
+/* The page's own small widgets: the invisible translation frame takes no room. */
+.st-key-mm_i18n, iframe[title="st.iframe"][height="0"] { display: none; }
+/* Phones: full-width content, cards instead of wide tables (see ui.overview.theme_list). */
+.mm-narrow-only { display: none; }
+@media (max-width: 640px) {
+  [data-testid="stMainBlockContainer"] { padding-left: 0.6rem; padding-right: 0.6rem; }
+  [data-testid="stMetricValue"] { font-size: 1.3rem; }
+  .mm-narrow-only { display: block; }
+  .st-key-wide_table { display: none; }
+}
 </style>
 """
 
 
 def inject() -> None:
-    """Add the page CSS once per script run (an invisible element)."""
+    """Add the page CSS and (once per page) the translation script."""
     st.html(CSS)
+    with st.container(key="mm_i18n", height=1, border=False):
+        components.html(_SCRIPT.replace("__STRINGS__", json.dumps(STRINGS_JA, ensure_ascii=False)), height=0)

@@ -46,11 +46,10 @@ def theme_map(ctx: PageContext) -> None:
     names = {"theme": "テーマ", "broad": "大きなテーマ"}
     c1, c2 = st.columns([3, 1])
     color_by = c1.radio("色分け", options, format_func=lambda o: names.get(o, md_escape(o)), horizontal=True, key="map_color")
-    legend_below = c2.toggle("凡例を地図の下に", key="map_legend_below",
-                             help="画面の幅が狭いとき（スマートフォンなど）は、凡例を下に出すと地図が広く使えます。")
+    legend_right = c2.toggle("凡例を地図の右に", key="map_legend_right",
+                             help="広い画面では凡例を右に出せます。狭い画面（スマートフォン）では下のままが見やすくなります。")
     fig = charts.theme_map(f, color_by=color_by if color_by in options else "theme", attributes=ctx.attributes,
-                           legend="bottom" if legend_below else "right",
-                           height=720 if legend_below else 560)
+                           legend="right" if legend_right else "bottom", height=560 if legend_right else 700)
     event = st.plotly_chart(fig, key="theme_map", on_select="rerun", selection_mode=("box", "lasso"),
                             config=charts.plotly_config(modeBarButtonsToRemove=["toImage"]))
     selected = charts.selected_comment_ids(event)
@@ -96,11 +95,31 @@ def theme_list(ctx: PageContext) -> None:
         config["n_categories"] = st.column_config.ProgressColumn(
             f"現れる{by}の数", min_value=0, max_value=max(1, ctx.table[by].nunique()), format="%d")
         config["categories"] = st.column_config.TextColumn(f"現れる{by}", width="medium")
-    st.dataframe(rows[cols], hide_index=True, key="theme_list", height=min(35 * (len(rows) + 1) + 3, 720),
-                 column_config=config)
+    with st.container(key="wide_table"):
+        st.dataframe(rows[cols], hide_index=True, key="theme_list", height=min(35 * (len(rows) + 1) + 3, 720),
+                     column_config=config)
+    st.html(_theme_cards(rows, info, by))  # shown instead of the table on narrow screens (ui/look.py)
     n_noise = int((f["cluster"] == NOISE).sum())
     if n_noise:
         st.caption(f"このほか、未分類のコメントが {n_noise} 件あります（「テーマ」ページで読めます）。")
+
+
+def _theme_cards(rows: pd.DataFrame, info: pd.DataFrame, by: str | None) -> str:
+    """The theme list as cards for phones: name, size, where it appears, the summary quote."""
+    from ui.text import esc
+
+    parts = ['<div class="mm-narrow-only">']
+    for r in rows.itertuples():
+        summary = info.at[r.cluster, "summary"] if "summary" in info.columns else ""
+        where = f"・{esc(by)}: {esc(r.categories)}" if by else ""
+        parts.append(
+            '<div style="border:1px solid #e3e3e3;border-radius:6px;padding:6px 10px;margin:0 0 6px 0;">'
+            f'<div style="font-weight:600">{esc(r.label)}</div>'
+            f'<div style="font-size:0.8rem;color:#555">{int(r.size)}件{where}</div>'
+            + (f'<div style="font-size:0.85rem;margin-top:2px">「{esc(summary)}」</div>' if summary else "")
+            + "</div>")
+    parts.append("</div>")
+    return "".join(parts)
 
 
 def attribute_counts(ctx: PageContext) -> None:

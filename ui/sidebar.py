@@ -46,13 +46,14 @@ class PageContext:
 
 
 def run_label(row: pd.Series) -> str:
-    """「連携の“もやもや”集（2022） ・ 12/01 15:05 ・ テーマ13 ・ #9aaa」: readable and distinct."""
+    """「12/01 15:05 #9aaa ・ テーマ13 ・ 連携の“もやもや”集（2022）」: what tells runs apart comes
+    first, so a label cut short in the narrow sidebar still differs from its neighbours."""
     created = str(row.get("created", ""))[5:16].replace("T", " ").replace("-", "/")
     name = str(row.get("input") or "（名前なし）")
     n = row.get("n_clusters")
     themes = f"テーマ{int(n)}" if pd.notna(n) else ""
     tag = "#" + str(row.get("run_id", ""))[-4:]
-    return " ・ ".join(x for x in (name, created, themes, tag) if x)
+    return " ・ ".join(x for x in (f"{created} {tag}".strip(), themes, name) if x)
 
 
 def _sanitize_multi(key: str, options: list[str]) -> None:
