@@ -64,7 +64,7 @@ from .storage import file_lock, read_json
 
 __all__ = [
     "CurationError", "EDITS_FILE", "KINDS", "KIND_JA", "apply_edits", "read_edits", "edit_log", "log_table",
-    "merge", "split", "move", "assign_unclassified", "rename_broad", "undo", "carry_over_edits",
+    "merge", "split", "move", "assign_unclassified", "rename_broad", "undo", "carry_over_edits", "document",
 ]
 
 EDITS_FILE = "edits.json"
@@ -427,14 +427,15 @@ def apply_edits(run: Run, edits: list[dict] | None = None) -> Run:
     -------
     Run whose ``assignments`` (n rows, plus ``curated`` bool) and ``clusters`` show the curated
     themes, ``edits`` holds the log and ``base`` the computed (assignments, clusters), which
-    :func:`analysis.runs.save_run` writes. Entries that do not fit (a log edited by hand) are
+    :func:`analysis.runs.save_run` writes. Without edits the run is returned as computed (no
+    ``curated`` column, ``base`` None: a run loads exactly as saved). Entries that do not fit (a log edited by hand) are
     skipped with a Japanese note in ``warnings``. Raises :class:`RunError` for a damaged edits.json.
     """
     if edits is None:
         edits = read_edits(run.path) if run.path is not None else list(run.edits)
     base_a, base_c = _split_base(run)
     if not edits:
-        return dataclasses.replace(run, assignments=base_a.assign(curated=False), clusters=base_c, edits=[], base=None)
+        return dataclasses.replace(run, assignments=base_a, clusters=base_c, edits=[], base=None)
     s = _initial(base_a, base_c)
     skipped = _replay(s, edits)
     user_names = {}
@@ -589,15 +590,6 @@ def move(run: Run, comment_ids: list[str], to_cluster: int, by: str = "") -> dic
         return "move", {"comment_ids": moving, "to": to}, f"{len(moving)}件（{'、'.join(moving[:3])}{' など' if len(moving) > 3 else ''}）を{where}"
 
     return _commit(run, build, by)
-
-
-def unclassified(run: Run) -> pd.DataFrame:
-    """未分類 comments of a (curated) run with their suggested theme: comment_id, text, nearest_cluster,
-    nearest_label, nearest_strength, strongest first."""
-    t = run.table()
-    t = t[t["cluster"] == NOISE]
-    cols = ["comment_id", "text", "nearest_cluster", "nearest_label", "nearest_strength"]
-    return t.sort_values("nearest_strength", ascending=False, kind="stable")[cols].reset_index(drop=True)
 
 
 def assign_unclassified(run: Run, comment_ids: list[str] | None = None, min_strength: float | None = None,
