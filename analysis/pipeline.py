@@ -97,7 +97,8 @@ def run_pipeline(
     stability_seeds : if > 0, rerun UMAP + HDBSCAN with that many other seeds and store each theme's
         stability (0-1) and the mean ARI
     previous : the run this one redoes (same comments, other settings): names users gave its themes
-        carry over to the themes that clearly survive
+        and their curation (:func:`analysis.curation.carry_over_edits`) carry over to the themes that
+        clearly survive
     cancelled : polled during long stages; when it returns True the run stops with
         :class:`analysis.progress.Cancelled` and nothing is saved
 
@@ -207,6 +208,11 @@ def run_pipeline(
                 t = time.perf_counter()
                 add_stability(run, n_seeds=stability_seeds, cache_dir=cache, embedding_key=er.key)
                 timings["stability"] = time.perf_counter() - t
+        if previous is not None:  # after stability, which measures the computed themes
+            from .curation import carry_over_edits
+
+            # the previous run's curation on themes that clearly survive (manifest: edits_carried_over)
+            run = carry_over_edits(previous, run)
     manifest["timings"] = {k: round(v, 3) for k, v in timings.items()}
     return run
 

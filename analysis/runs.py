@@ -16,6 +16,7 @@ Files the pipeline writes (CSVs are UTF-8 with BOM so Excel shows the Japanese):
 Files users' edits write beside a run (read-modify-written under the run's lock, merged):
 
 ``labels.json``      theme names given by users ({"3": "name"}), applied on load
+``edits.json``       the curation log (merge, split, move, …), replayed on load (:mod:`analysis.curation`)
 
 Safety rules (see :mod:`analysis.storage`):
 
@@ -94,6 +95,10 @@ class Run:
     #: non-fatal problems found when loading (Japanese), e.g. a damaged embedder.npz
     warnings: list[str] = field(default_factory=list)
     _embedder: Any = field(default=None, repr=False)
+    #: curation (analysis.curation): the edit log, and the computed (assignments, clusters) when the
+    #: log was applied to the frames above (``save_run`` writes these and the log, never curated frames)
+    edits: list[dict] = field(default_factory=list)
+    base: tuple[pd.DataFrame, pd.DataFrame] | None = field(default=None, repr=False)
 
     @property
     def n_clusters(self) -> int:
@@ -284,10 +289,11 @@ def save_run(run: Run, base: str | Path | None = None, out_dir: str | Path | Non
     target = target.absolute()
     with file_lock(_lock_path(target)):
         replacing = _check_target(target, replace)
+        computed_a, computed_c = run.base if run.base is not None else (run.assignments, run.clusters)
         with staging_dir(target.parent, target.name) as tmp:
             _write_csv(comments_to_csv_frame(run.comments), tmp / "comments.csv")
-            _write_csv(run.assignments, tmp / "assignments.csv")
-            _write_csv(_clusters_to_csv(run.clusters), tmp / "clusters.csv")
+            _write_csv(computed_a.drop(columns=["curated"], errors="ignore"), tmp / "assignments.csv")
+            _write_csv(_clusters_to_csv(computed_c), tmp / "clusters.csv")
             np.save(tmp / "embeddings.npy", np.ascontiguousarray(run.embeddings, dtype=np.float32))
             if run.embedder_state is not None:
                 from .embedding import pack_state
@@ -298,6 +304,10 @@ def save_run(run: Run, base: str | Path | None = None, out_dir: str | Path | Non
             user_names = _user_names(run.clusters)
             if user_names:  # names carried over from a previous run, or given before saving
                 (tmp / "labels.json").write_text(json.dumps(user_names, ensure_ascii=False, indent=2), encoding="utf-8")
+            if run.edits:  # curation carried over from a previous run (analysis.curation)
+                from .curation import document
+
+                (tmp / "edits.json").write_text(json.dumps(document(run.edits), ensure_ascii=False, indent=2), encoding="utf-8")
             if replacing:
                 old_id = (read_json(target / "manifest.json", {}) or {}).get("run_id")
                 if old_id == run.run_id:
@@ -383,7 +393,7 @@ def read_label_overrides(run_path: str | Path) -> dict[int, str]:
 def check_run(path: str | Path) -> str | None:
     """A quick check for listing: the reason (Japanese) a run folder cannot be opened, or None.
 
-    Reads the manifest, labels.json and the header of embeddings.npy; CSV contents are checked
+    Reads the manifest, labels.json, edits.json and the header of embeddings.npy; CSV contents are checked
     when the run is loaded (:func:`load_run`).
     """
     p = Path(path)
@@ -402,6 +412,9 @@ def check_run(path: str | Path) -> str | None:
         if emb.ndim != 2 or emb.shape[0] != m["quality"]["n_comments"]:
             return "embeddings.npy の行数がコメント数と合いません"
         read_label_overrides(p)
+        from .curation import read_edits
+
+        read_edits(p)
     except RunError as exc:
         return str(exc)
     except OSError as exc:
@@ -435,7 +448,8 @@ def _legacy_attributes(comments: pd.DataFrame, manifest: dict) -> tuple[pd.DataF
 
 
 def load_run(path_or_id: str | Path, base: str | Path | None = None) -> Run:
-    """Load and check a saved run by folder path or run id, applying saved theme names.
+    """Load and check a saved run by folder path or run id, applying saved theme names and the
+    curation log (edits.json, :func:`analysis.curation.apply_edits`).
 
     Raises :class:`RunError` (Japanese reason) for a missing or damaged run.
     """
@@ -507,8 +521,11 @@ def load_run(path_or_id: str | Path, base: str | Path | None = None) -> Run:
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
             warnings.append("embedder.npz が壊れているため、入力した文で探す機能はこの分析では使えません。")
     manifest.setdefault("attributes", attrs)
-    return Run(run_id=manifest["run_id"], comments=comments, assignments=assignments, clusters=clusters,
-               embeddings=embeddings, manifest=manifest, path=p, embedder_state=state, warnings=warnings)
+    run = Run(run_id=manifest["run_id"], comments=comments, assignments=assignments, clusters=clusters,
+              embeddings=embeddings, manifest=manifest, path=p, embedder_state=state, warnings=warnings)
+    from .curation import apply_edits  # curation: replay edits.json (RunError when it is damaged)
+
+    return apply_edits(run)
 
 
 LIST_COLUMNS = ["run_id", "created", "input", "description", "kind", "digest", "backend", "n_comments", "n_clusters",

@@ -49,7 +49,7 @@ CLUSTER_COLUMNS: tuple[str, ...] = (
 #: Reserved names an attribute may not take (it would shadow a column the program owns).
 RESERVED_COLUMNS: frozenset[str] = frozenset(
     CORE_COLUMNS + ASSIGNMENT_COLUMNS + CLUSTER_COLUMNS
-    + ("label", "nearest_label", "broad_label", "_row", "similarity", "note", "run_id", "masked")
+    + ("label", "nearest_label", "broad_label", "_row", "similarity", "note", "run_id", "masked", "curated")
 )
 
 SEED_CATEGORY = "連携の分類"

@@ -554,3 +554,151 @@ def test_a_run_made_while_the_app_is_open_appears_in_its_run_list(models, seed_r
     at.run()
     _ok(at)
     assert len(at.selectbox(key=KEY_RUN).options) == 2
+
+
+# --------------------------------------------------------------------------- curating themes
+
+
+def _cur_theme(at: AppTest) -> int:
+    """The theme the テーマ page shows (from the key of its merge box)."""
+    box = next(w for w in at.selectbox if str(w.key).startswith("cur_merge_with_"))
+    return int(str(box.key).rsplit("_", 1)[1])
+
+
+def _theme_list(at: AppTest) -> pd.DataFrame:
+    return next(d.value for d in at.dataframe if "keywords" in d.value.columns and "size" in d.value.columns)
+
+
+def test_curation_merge_move_and_undo_show_on_every_page(models):
+    from analysis.schema import NOISE
+
+    at = _page(THEMES)
+    path = at.session_state[KEY_RUN]
+    before = load_run(path)
+    cluster = _cur_theme(at)
+    info = before.clusters.set_index("cluster")
+    other = int(next(c for c in info.index if c != cluster))
+    at.selectbox(key=f"cur_merge_with_{cluster}").set_value(other)
+    at.button(key="cur_merge").click().run()
+    _ok(at)
+    assert any("まとめました" in s.value for s in at.success)
+    merged = load_run(path).clusters.set_index("cluster")
+    assert other not in merged.index and merged.at[cluster, "size"] == info.at[cluster, "size"] + info.at[other, "size"]
+    # 概要's theme list shows the merged theme (and not the one merged into it)
+    at.switch_page(OVERVIEW).run()
+    _ok(at)
+    listed = _theme_list(at)
+    assert info.at[other, "label"] not in listed["label"].tolist()
+    assert int(listed.loc[listed["label"] == info.at[cluster, "label"], "size"].iloc[0]) == merged.at[cluster, "size"]
+    # move two comments of the theme to 未分類
+    at.switch_page(THEMES).run()
+    _ok(at)
+    assert _cur_theme(at) == cluster
+    ids = load_run(path).assignments.loc[lambda a: a["cluster"] == cluster, "comment_id"].tolist()[:2]
+    at.multiselect(key=f"cur_pick_{cluster}").set_value(ids)
+    at.selectbox(key=f"cur_move_to_{cluster}").set_value(NOISE)
+    at.button(key="cur_move").click().run()
+    _ok(at)
+    assert (load_run(path).assignments.set_index("comment_id").loc[ids, "cluster"] == NOISE).all()
+    # split two comments off into a named theme, and name the broad theme
+    rest = load_run(path).assignments.loc[lambda a: a["cluster"] == cluster, "comment_id"].tolist()[:2]
+    at.multiselect(key=f"cur_pick_{cluster}").set_value(rest)
+    at.text_input(key=f"cur_split_name_{cluster}").input("押し付け合い")
+    at.button(key="cur_split").click().run()
+    _ok(at)
+    curated = load_run(path)
+    new_id = int(curated.clusters["cluster"].max())
+    assert curated.label_of(new_id) == "押し付け合い"
+    assert set(curated.assignments.loc[lambda a: a["cluster"] == new_id, "comment_id"]) == set(rest)
+    broad_box = next(w for w in at.text_input if str(w.key).startswith("cur_broad_name_"))
+    broad_box.input("組織の壁")
+    at.button(key="cur_broad_save").click().run()
+    _ok(at)
+    assert "組織の壁" in load_run(path).table()["broad_label"].tolist()
+    assert len(next(d.value for d in at.dataframe if "操作した人" in d.value.columns)) == 4
+    # undo: the newest edit is offered first, down to the merge
+    at.button(key="cur_undo").click().run()
+    _ok(at)
+    assert any("元に戻しました" in s.value for s in at.success)
+    assert "組織の壁" not in load_run(path).table()["broad_label"].tolist()
+    at.button(key="cur_undo").click().run()
+    at.button(key="cur_undo").click().run()
+    _ok(at)
+    assert (load_run(path).assignments.set_index("comment_id").loc[ids, "cluster"] == cluster).all()
+    at.button(key="cur_undo").click().run()
+    _ok(at)
+    assert load_run(path).table().equals(before.table())
+    assert not any(str(w.key).startswith("cur_undo_pick") for w in at.selectbox)
+
+
+def test_curation_assigns_unclassified_comments(models):
+    from analysis.schema import NOISE
+
+    at = _page(THEMES)
+    path = at.session_state[KEY_RUN]
+    at.selectbox(key="theme_broad").set_value(NOISE).run()
+    _ok(at)
+    table = next(d.value for d in at.dataframe if "nearest_strength" in d.value.columns)
+    assert list(table.columns) == ["comment_id", "text", "nearest_label", "nearest_strength"]
+    first = str(table["comment_id"].iloc[0])
+    at.multiselect(key="cur_assign_pick").set_value([first])
+    at.button(key="cur_assign_one").click().run()
+    _ok(at)
+    run = load_run(path)
+    row = run.assignments.set_index("comment_id").loc[first]
+    assert row["cluster"] != NOISE and bool(row["curated"])
+    threshold = float(table["nearest_strength"].iloc[3])
+    at.slider(key="cur_assign_min").set_value(threshold).run()
+    expected = set(table.loc[table["nearest_strength"] >= threshold, "comment_id"]) - {first}
+    assert at.button(key="cur_assign_all").label == f"{len(expected)}件を入れる"
+    at.button(key="cur_assign_all").click().run()
+    _ok(at)
+    after = load_run(path).assignments.set_index("comment_id")
+    assert (after.loc[sorted(expected), "cluster"] != NOISE).all()
+    assert int((after["cluster"] == NOISE).sum()) == len(table) - 1 - len(expected)
+
+
+def test_curation_is_not_offered_to_viewers(models, monkeypatch):
+    from analysis.accounts import ROLE_VIEW
+    from ui import auth
+
+    monkeypatch.setattr(auth, "current_viewer", lambda: auth.Viewer("見る人", ROLE_VIEW))
+    at = _page(THEMES)
+    assert not [w for w in at.selectbox if str(w.key).startswith("cur_")]
+    assert not [b for b in at.button if str(b.key).startswith("cur_")]
+
+
+def test_rerun_keeps_curation_and_the_export_shows_it(models, seed_run):
+    from analysis import curation, shortlists
+    from ui.state import KEY_SHORTLIST_SET
+
+    path = str(models / "runs" / seed_run.path.name)
+    run = load_run(path)
+    info = run.clusters.sort_values("size", ascending=False)
+    keep, other = int(info["cluster"].iloc[0]), int(info["cluster"].iloc[1])
+    curation.merge(run, [keep, other])
+    moved = run.assignments.loc[run.assignments["cluster"] == other, "comment_id"].iloc[0]
+    at = _page(DATA)
+    at.radio(key="data_source").set_value("current").run()
+    at.checkbox(key="with_stability").uncheck().run()
+    at.number_input(key="param:describe.n_keywords").set_value(8).run()  # same themes, other settings
+    at.button(key="start_run").click().run()
+    done = _finish_jobs(at)
+    assert done[0].state == "done", done[0].error
+    _ok(at)
+    new = load_run(at.session_state[KEY_RUN])
+    assert new.path != Path(path)
+    assert [e["kind"] for e in new.edits] == ["merge"]
+    assert [c["kind"] for c in new.manifest["edits_carried_over"]["carried"]] == ["merge"]
+    label = new.table().set_index("comment_id").at[moved, "label"]
+    assert label == new.label_of(new.edits[0]["args"]["clusters"][0])
+    # the shortlist CSV export carries the curated theme name
+    sid = shortlists.create_set(new, "研修用")
+    shortlists.add_item(new, sid, moved)
+    at.session_state[KEY_SHORTLIST_SET] = sid
+    at.switch_page(TRAINER).run()
+    _open_list_tab(at)
+    at.button(key="export_prepare").click().run()
+    _ok(at)
+    csv = at.session_state["trainer_export"]["csv"].decode("utf-8-sig")
+    assert moved in csv and label in csv

@@ -26,6 +26,12 @@ class Theme:
         return self.members["comment_id"].astype(str).tolist()
 
 
+def _forget_missing(key: str, options: list[int]) -> None:
+    """Drop a remembered choice that is no longer offered (curation changes the themes)."""
+    if key in st.session_state and st.session_state[key] not in options:
+        del st.session_state[key]
+
+
 def pick(ctx: PageContext) -> Theme:
     """Broad theme, then theme (sizes count the filtered comments)."""
     clusters = ctx.run.clusters.sort_values(["size", "cluster"], ascending=[False, True])
@@ -46,9 +52,11 @@ def pick(ctx: PageContext) -> Theme:
         return f"{md_escape(name)}（{int(sizes.get(c, 0))}件）"
 
     a, b = st.columns(2)
+    _forget_missing("theme_broad", broad_options)  # a theme merged away or a split undone by someone
     broad = a.selectbox("大きなテーマ", broad_options, format_func=broad_label, key="theme_broad",
                         help=terms.help_for("大きなテーマ"))
     options = [NOISE] if broad == NOISE else [int(c) for c in clusters.loc[clusters["parent"] == broad, "cluster"]]
+    _forget_missing(f"theme_pick_{broad}", options)
     cluster = int(b.selectbox("テーマ", options, format_func=theme_label, key=f"theme_pick_{broad}",
                               help=terms.help_for("テーマ")))
     info = clusters.set_index("cluster").loc[cluster] if cluster != NOISE else None
