@@ -68,8 +68,8 @@ CORRUPTIONS = {
     "embeddings other rows": lambda p: np.save(p / "embeddings.npy", np.zeros((3, 4), np.float32)),
     "labels.json not JSON": lambda p: (p / "labels.json").write_text("{\"0\": ", encoding="utf-8"),
     "labels.json a list": lambda p: (p / "labels.json").write_text("[1, 2]", encoding="utf-8"),
-    "unknown theme id": lambda p: (p / "assignments.csv").write_text(
-        (p / "assignments.csv").read_text(encoding="utf-8-sig").replace(",0,", ",777,", 1), encoding="utf-8-sig"),
+    "unknown theme id": lambda p: pd.read_csv(p / "assignments.csv", encoding="utf-8-sig", dtype={"comment_id": str}).assign(
+        cluster=lambda a: [777] + a["cluster"].tolist()[1:]).to_csv(p / "assignments.csv", index=False, encoding="utf-8-sig"),
 }
 
 
