@@ -24,6 +24,19 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: needs the real embedding model or UMAP's JIT (a few seconds)")
     config.addinivalue_line("markers", "browser: drives a real headless chromium against streamlit run")
+    config.addinivalue_line("markers", "numeric: results depend on floating point (UMAP, BLAS, models); "
+                                       "`make test` runs these again with numba compiled for another CPU target")
+
+
+#: Test modules whose results go through UMAP, BLAS or a model: run on a second CPU target too.
+NUMERIC_MODULES = {"test_stability", "test_layout", "test_clustering", "test_tuning", "test_pipeline", "test_search",
+                   "test_compare", "test_embedding", "test_curation", "test_naming"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.module is not None and item.module.__name__.rsplit(".", 1)[-1] in NUMERIC_MODULES:
+            item.add_marker(pytest.mark.numeric)
 
 
 class FakeEmbedder:
