@@ -64,6 +64,7 @@ TITLE = "連携もやもやマップ 報告書"
 #: Sheet names of the workbook, in order.
 SHEETS: tuple[str, ...] = ("コメント", "テーマ", "分野横断", "代表的な声", "設定")
 QUOTES_PER_THEME = 5
+MARK_HEADER = f"印（★ 偶然とは言いにくい多さ q < {ALPHA} ／ △ 期待件数 {MIN_EXPECTED:.0f} 件未満の参考値）"
 NOISE_QUOTES = 3
 MIME: dict[str, str] = {
     ".html": "text/html",
@@ -422,7 +423,7 @@ section.theme,section.method{break-before:page}
 """.replace("@FONT@", FONT_CSS)
 
 # No fetch of any kind: scripts and styles only inline, images only data:/blob: (plotly draws SVG).
-_CSP = ("default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; "
+_CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
         "img-src data: blob:; font-src data:; connect-src 'none'; form-action 'none'; base-uri 'none'")
 
 
@@ -472,11 +473,15 @@ def map_figure(data: ReportData):
     fig = charts.theme_map(t, color_by="theme", attributes=data.run.attributes, legend="bottom",
                            height=(620 if len(data.themes) <= 12 else 720) if with_legend else 600)
     for trace in fig.data:  # a printed report needs a short excerpt on hover, not the whole comment
-        trace.hovertext = ["<br>".join(h.split("<br>")[: MAX_HOVER_LINES + 1]) for h in trace.hovertext]
+        cut = [h.split("<br>") for h in trace.hovertext]
+        trace.hovertext = ["<br>".join(c[: MAX_HOVER_LINES + 1]) + ("…" if len(c) > MAX_HOVER_LINES + 1 else "") for c in cut]
     fig.update_layout(showlegend=with_legend)
     for th in data.themes[:MAP_LABELS_MAX]:
-        members = t[t["cluster"] == th.cluster]
-        fig.add_annotation(x=float(members["x"].median()), y=float(members["y"].median()), text=f"<b>{th.number}</b>",
+        # On the member nearest the members' median: a theme split in two on the map would put
+        # its median in empty space between the parts.
+        xy = t.loc[t["cluster"] == th.cluster, ["x", "y"]].to_numpy(dtype=float)
+        x, y = xy[np.argmin(((xy - np.median(xy, axis=0)) ** 2).sum(axis=1))]
+        fig.add_annotation(x=float(x), y=float(y), text=f"<b>{th.number}</b>",
                            showarrow=False, font=dict(size=12, color="#111", family=FONT_FAMILY),
                            bgcolor="rgba(255,255,255,0.85)", bordercolor=th.color, borderwidth=1.5, borderpad=2)
     fig.update_layout(dragmode="zoom", legend=dict(font=dict(size=10)), margin=dict(l=4, r=4, t=10, b=4))
@@ -656,7 +661,8 @@ def _sheets(data: ReportData) -> dict[str, pd.DataFrame]:
 
     themes = pd.DataFrame([{
         "番号": th.number, "テーマ": th.label, "要約": th.summary, "要約のもとのID": th.summary_id, "件数": th.size,
-        "キーワード": "、".join(th.keywords), "安定性": th.stability, "安定性の目安": stability_word(th.stability),
+        "キーワード": "、".join(th.keywords), "安定性": None if th.stability is None else round(th.stability, 2),
+        "安定性の目安": stability_word(th.stability),
         **({f"現れる{by}": th.where, "種類": th.kind or "―"} if by else {}),
         "名前": "変更済み" if th.renamed else "自動（コメントの語句）",
     } for th in data.themes])
@@ -673,13 +679,11 @@ def _sheets(data: ReportData) -> dict[str, pd.DataFrame]:
             mk = marks[(marks["cluster"] == th.cluster) & (marks["mark"] != "")]
             recs.append({"番号": th.number, "テーマ": th.label, **{str(v): int(row[v]) for v in cols}, "合計": int(row.sum()),
                          "種類": th.kind, "特に多い値": th.top_value, "q値（補正後）": None if th.top_q is None else round(th.top_q, 4),
-                         "印": "、".join(f"{v} {m}" for v, m in zip(mk["value"], mk["mark"]))})
+                         MARK_HEADER: "、".join(f"{v} {m}" for v, m in zip(mk["value"], mk["mark"]))})
         if NOISE in data.counts.index:
             row = data.counts.loc[NOISE]
             recs.append({"番号": None, "テーマ": NOISE_LABEL, **{str(v): int(row[v]) for v in cols}, "合計": int(row.sum())})
         cross = pd.DataFrame(recs)
-        note = pd.DataFrame([{"テーマ": f"★ = 偶然とは言いにくい多さ（q < {ALPHA}）／ △ = 期待件数 {MIN_EXPECTED:.0f} 件未満の参考値"}])
-        cross = pd.concat([cross, note], ignore_index=True)
     else:
         cross = pd.DataFrame({"説明": [data.compare_note or "くらべる属性がありません。"]})
 

@@ -85,7 +85,7 @@ def test_docx_is_a4_portrait_with_even_margins(shortlist):
         assert section.page_width.mm == pytest.approx(210, abs=0.1)
         assert section.page_height.mm == pytest.approx(297, abs=0.1)
         for margin in (section.top_margin, section.bottom_margin, section.left_margin, section.right_margin):
-            assert Mm(15) <= margin <= Mm(25)
+            assert 15 <= margin.mm <= 25
 
 
 def test_docx_layout_title_intro_attributes_notes_and_labelled_prompts(shortlist):

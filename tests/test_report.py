@@ -264,7 +264,11 @@ def test_workbook_sheets_headers_and_no_formula(data, run):
                                                  "安定性の目安"]
     assert themes.max_row == len(data.themes) + 1
     cross = [c.value for c in wb["分野横断"][1]]
-    assert cross[:2] == ["番号", "テーマ"] and "合計" in cross and "種類" in cross and "印" in cross
+    assert cross[:2] == ["番号", "テーマ"] and "合計" in cross and "種類" in cross and report.MARK_HEADER in cross
+    assert wb["分野横断"].max_row == len(data.themes) + 2  # the themes and 未分類
+    col = cross.index(report.MARK_HEADER)
+    marks = [r[col] for r in wb["分野横断"].iter_rows(min_row=2, values_only=True) if r[col]]
+    assert any("★" in m for m in marks) and any("△" in m for m in marks)
     assert set(data.value_counts()) <= set(cross)
     quotes = wb["代表的な声"]
     assert quotes.max_row - 1 == sum(len(th.quotes) for th in data.themes) + len(data.noise_quotes)
