@@ -1,4 +1,4 @@
-"""Command line: ``python -m analysis run|job|password …`` (``--help`` on each explains every option).
+"""Command line: ``python -m analysis run|report|job|password …`` (``--help`` on each explains every option).
 
 Every problem a user can fix ends in one Japanese sentence on stderr and exit status 2, never a
 traceback; an interrupted run (Ctrl+C) saves nothing and leaves nothing behind (exit status 130).
@@ -89,6 +89,20 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--force", action="store_true", help="replace the run already saved in --out")
     r.add_argument("--quiet", action="store_true", help="print only the summary")
 
+    rp = sub.add_parser(
+        "report", help="write the meeting pack of a saved run: HTML, PDF or Excel",
+        description="Write a report of a saved run (the themes, their quotes, the theme × attribute table and the "
+        "method) to FILE; the format follows its extension: .html (one self-contained file), .pdf (printed by "
+        "chromium) or .xlsx. --filter and --words report on a subset, as the dashboard's sidebar does.",
+    )
+    rp.add_argument("--run", help="run id or run folder (default: the run the dashboard opens with)")
+    rp.add_argument("--out", required=True, type=_out_dir, metavar="FILE", help="file to write: .html, .pdf or .xlsx")
+    rp.add_argument("--filter", action="append", default=[], dest="filters", metavar="ATTRIBUTE=VALUE",
+                    help="keep comments with this attribute value (e.g. 連携の分類=行政×行政); repeat for several "
+                         "(values of one attribute: either; different attributes: both)")
+    rp.add_argument("--words", default="", help="keep comments containing every word (space-separated; forgiving like the dashboard)")
+    rp.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+
     j = sub.add_parser("job", help="(internal) run one background analysis job of the dashboard")
     j.add_argument("job_dir", type=Path)
 
@@ -177,6 +191,35 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from . import report
+    from .pipeline import opening_run
+    from .runs import load_run
+
+    report.report_format(args.out)  # a wrong extension is reported before any work
+    if args.out.exists() and not args.force:
+        raise report.ReportError(f"「{args.out}」はすでにあります。上書きするときは --force を付けてください。")
+    selected: dict[str, list[str]] = {}
+    for item in args.filters:
+        attr, sep, value = item.partition("=")
+        if not sep or not attr.strip() or not value.strip():
+            raise report.ReportError(f"--filter は「属性=値」の形で指定してください（例: 連携の分類=行政×行政。指定: {item}）。")
+        selected.setdefault(attr.strip(), []).append(value.strip())
+    ref = args.run or opening_run()
+    if ref is None:
+        raise report.ReportError("報告書にする分析結果がありません。先に「python -m analysis run」で分析してください。")
+    start = time.perf_counter()
+    run = load_run(ref)
+    table, described = report.filter_table(run, selected, args.words)
+    if table.empty:
+        raise report.ReportError(f"絞り込みの条件（{described}）に合うコメントがありません。")
+    data = report.build_report(run, table, described if (selected or args.words.strip()) else None)
+    path = report.write_report(data, args.out, force=args.force)
+    print(f"報告書を書き出しました: {path}（コメント {data.n_comments} 件・テーマ {len(data.themes)} 個、"
+          f"{time.perf_counter() - start:.1f} 秒）")
+    return 0
+
+
 def cmd_job(args: argparse.Namespace) -> int:
     from .jobs import run_job
 
@@ -203,7 +246,7 @@ def cmd_password(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return {"run": cmd_run, "job": cmd_job, "password": cmd_password}[args.command](args)
+        return {"run": cmd_run, "report": cmd_report, "job": cmd_job, "password": cmd_password}[args.command](args)
     except UserError as exc:
         print(f"エラー: {exc}", file=sys.stderr)
         return 2

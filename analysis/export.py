@@ -1,10 +1,16 @@
-"""Exports of a trainer's shortlist: CSV for Excel, Markdown, and a Word handout.
+"""Exports of a trainer's shortlist: CSV for Excel, Markdown, and a Word handout (A4).
 
-The input is a shortlist table with the columns of :data:`SHORTLIST_COLUMNS`
-(``comment_id``, ``text``, ``category``, ``role``, ``label`` = theme name, ``note`` = the
-trainer's note, possibly empty or missing). Comment text is reproduced exactly as written:
-nothing is summarised or interpreted, and in Markdown every markup character is escaped so a
-comment containing ``**``, ``<b>``, ``<script>`` or ``[x](javascript:…)`` shows those characters.
+The input is a shortlist table as :func:`analysis.shortlists.items_frame` returns it: the columns
+:data:`CORE_COLUMNS` (``comment_id``, ``text``, ``label`` = theme name, ``note`` = the trainer's
+note, possibly empty or missing) followed by any number of attribute columns (連携の分類, 回答者,
+年度, 地区 …), named as the run names them. Attributes are shown as text
+(「連携の分類：行政×行政 ／ 回答者：行政職員」).
+
+Comment text is reproduced exactly as written: nothing is summarised or interpreted. The discussion
+prompts under each case are built by this tool from the theme and from the contrast between the
+values of the first attribute, and are labelled as such (:data:`PROMPTS_HEADING`). Every CSV goes
+through :mod:`analysis.cells`, so no cell runs as a formula; Markdown escapes only what would become
+markup, so ordinary Japanese text stays as it is.
 
 No Streamlit here: the dashboard, notebooks and the command line share these functions.
 """
@@ -13,22 +19,20 @@ from __future__ import annotations
 
 import io
 import re
+from typing import Sequence
 
 import pandas as pd
 
-SHORTLIST_COLUMNS: tuple[str, ...] = ("comment_id", "text", "category", "role", "label", "note")
+from .cells import write_csv_bytes
+from .schema import NOISE_LABEL
 
-#: Column headers of the CSV download, in the order of :data:`SHORTLIST_COLUMNS`.
-CSV_HEADERS: dict[str, str] = {
-    "comment_id": "ID",
-    "text": "コメント",
-    "category": "連携の分類",
-    "role": "回答者",
-    "label": "テーマ",
-    "note": "メモ",
-}
+#: Columns every shortlist table has; any other column is an attribute.
+CORE_COLUMNS: tuple[str, ...] = ("comment_id", "text", "label", "note")
+#: CSV headers of the core columns (attribute columns keep their own names, between テーマ's neighbours).
+CSV_HEADERS: dict[str, str] = {"comment_id": "ID", "text": "コメント", "label": "テーマ", "note": "メモ"}
 
 DEFAULT_TITLE = "研修用の事例集"
+PROMPTS_HEADING = "話し合いの問い（このツールが付け加えた例）"
 
 #: Open questions for any quote; rotated so neighbouring cases do not repeat the same one.
 DISCUSSION_QUESTIONS: tuple[str, ...] = (
@@ -39,27 +43,21 @@ DISCUSSION_QUESTIONS: tuple[str, ...] = (
     "明日からできる小さな一歩は何でしょうか？",
 )
 
-#: Questions tailored to the four partnership categories of the seed survey; they lead the
-#: rotation for quotes of that category (other categories use the generic questions only).
-CATEGORY_QUESTIONS: dict[str, tuple[str, ...]] = {
-    "行政×行政": ("庁内の別の部署にこの相談を持ち込むとしたら、どんな言葉で頼みますか？",),
-    "行政×専門機関": ("行政と専門機関、それぞれの立場から見ると、この場面はどう違って見えるでしょうか？",),
-    "専門機関×専門機関": ("この場面で、機関どうしの役割の重なりや隙間はどこにありそうですか？",),
-    "行政・専門機関×地域": ("地域の住民や団体の側から見ると、この場面はどう見えているでしょうか？",),
-}
-
 INTRO = (
     "この資料は、福祉行政の連携をめぐる「もやもや」について寄せられた実際の声から、"
     "研修で話し合うための事例を選んだものです。コメントは原文のまま掲載しています。"
-    "正解を探すのではなく、まず一人で考え、そのあとグループで「自分の組織ならどうするか」を"
-    "出し合ってください。"
+    "各事例の下の「話し合いの問い」は、テーマや分類をもとにこのツールが付け加えた例で、回答者の言葉ではありません。"
+    "正解を探すのではなく、まず一人で考え、そのあとグループで「自分の組織ならどうするか」を出し合ってください。"
 )
 
 #: East-Asian font for the Word handout. Word on Windows and macOS ships 游ゴシック; other
 #: viewers substitute their own Japanese font (e.g. Noto Sans CJK JP) for a missing name.
 EAST_ASIAN_FONT = "游ゴシック"
+#: A4 portrait and its margins, in millimetres.
+PAGE_MM = (210, 297)
+MARGIN_MM = {"top": 20, "bottom": 20, "left": 20, "right": 20}
 
-_NOTE_LINES = 3  # ruled lines left under each question for participants to write on
+_NOTE_LINES = 3  # ruled lines left under the prompts for participants to write on
 
 
 # --------------------------------------------------------------------------- shared helpers
@@ -77,108 +75,164 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def _records(df: pd.DataFrame) -> list[dict[str, str]]:
-    """Rows of ``df`` as dicts of strings over :data:`SHORTLIST_COLUMNS` (``note`` optional)."""
-    missing = [c for c in SHORTLIST_COLUMNS if c != "note" and c not in df.columns]
+def attribute_columns(df: pd.DataFrame) -> list[str]:
+    """The attribute columns of a shortlist table: every column but :data:`CORE_COLUMNS`, in order."""
+    return [c for c in df.columns if c not in CORE_COLUMNS and not str(c).startswith("_")]
+
+
+def _records(df: pd.DataFrame, attributes: Sequence[str] | None = None) -> tuple[list[dict], list[str]]:
+    """Rows of ``df`` as dicts of strings (core columns + ``attrs``: [(name, value)]) and the attributes."""
+    missing = [c for c in CORE_COLUMNS if c != "note" and c not in df.columns]
     if missing:
         raise ValueError(f"shortlist is missing columns: {missing}")
+    attrs = list(attributes) if attributes is not None else attribute_columns(df)
     out = []
     for row in df.to_dict("records"):
-        out.append({c: _cell(row.get(c)) for c in SHORTLIST_COLUMNS})
+        rec = {c: _cell(row.get(c)) for c in CORE_COLUMNS}
+        rec["attrs"] = [(str(a), _cell(row.get(a))) for a in attrs]
+        out.append(rec)
+    return out, [str(a) for a in attrs]
+
+
+def attribute_text(pairs: Sequence[tuple[str, str]]) -> str:
+    """「連携の分類：行政×行政 ／ 回答者：行政職員」 (an empty value is shown as ―)."""
+    return " ／ ".join(f"{a}：{v or '―'}" for a, v in pairs)
+
+
+def meta_line(pairs: Sequence[tuple[str, str]], label: str) -> str:
+    """The attributes as text followed by 「テーマ：…」."""
+    theme = f"テーマ：{label or '―'}"
+    return f"{attribute_text(pairs)} ／ {theme}" if pairs else theme
+
+
+def discussion_question(index: int) -> str:
+    """The generic open question for the ``index``-th (0-based) case (rotates through the list)."""
+    return DISCUSSION_QUESTIONS[index % len(DISCUSSION_QUESTIONS)]
+
+
+def discussion_prompts(records: Sequence[dict], index: int) -> list[str]:
+    """Prompts for case ``index`` of a handout, built from its theme and the contrast between values.
+
+    1. the theme: how does 「<theme>」 show in your workplace (not for 未分類 or an unnamed theme);
+    2. the contrast on the first attribute: another case of the same theme from another value, else
+       another value present in the shortlist; none when every case has the same value;
+    3. a generic open question, rotating (:func:`discussion_question`).
+    """
+    rec = records[index]
+    label = rec["label"].strip()
+    out = []
+    if label and label != NOISE_LABEL:
+        out.append(f"「{label}」というテーマにまとめられた声です。あなたの職場では、どんな場面で同じことが起きていますか？")
+    if rec["attrs"]:
+        attr, value = rec["attrs"][0]
+        if value:
+            same_theme = [(j, r["attrs"][0][1]) for j, r in enumerate(records)
+                          if j != index and r["label"] == rec["label"] and label and r["attrs"] and r["attrs"][0][1]
+                          and r["attrs"][0][1] != value]
+            others = list(dict.fromkeys(r["attrs"][0][1] for r in records
+                                        if r["attrs"] and r["attrs"][0][1] and r["attrs"][0][1] != value))
+            if same_theme:
+                j, other = same_theme[0]
+                out.append(f"同じテーマには、{attr}が「{other}」の声（事例{j + 1}）もあります。「{value}」のこの声と読み比べると、"
+                           "立場による見え方の違いはどこにありそうですか？")
+            elif others:
+                other = others[index % len(others)]
+                out.append(f"この声は{attr}が「{value}」のものです。「{other}」の場合とくらべると、何が同じで、何が違いそうですか？")
+    out.append(discussion_question(index))
     return out
 
 
-def discussion_question(index: int, category: str | None = None) -> str:
-    """The open question for the ``index``-th (0-based) case of a handout.
-
-    Category-tailored questions (:data:`CATEGORY_QUESTIONS`) come first in the rotation for
-    their category, followed by the generic :data:`DISCUSSION_QUESTIONS`.
-    """
-    pool = CATEGORY_QUESTIONS.get(category or "", ()) + DISCUSSION_QUESTIONS
-    return pool[index % len(pool)]
-
-
-def meta_line(category: str, role: str, label: str) -> str:
-    """``分類：… ／ 回答者：… ／ テーマ：…`` (empty values shown as ―)."""
-    return f"分類：{category or '―'} ／ 回答者：{role or '―'} ／ テーマ：{label or '―'}"
+def _csv_header(attr: str) -> str:
+    return f"{attr}（属性）" if attr in CSV_HEADERS.values() else attr
 
 
 # --------------------------------------------------------------------------- CSV
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
-
-def _defuse_formula(text: str) -> str:
-    """Excel evaluates a cell starting with = + - @ as a formula (``-連携`` shows #NAME?).
-
-    A leading apostrophe makes Excel show the text as typed; this is the usual CSV-injection
-    guard and only touches cells that would otherwise not display as written.
-    """
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-def shortlist_to_csv_bytes(df: pd.DataFrame) -> bytes:
+def shortlist_to_csv_bytes(df: pd.DataFrame, attributes: Sequence[str] | None = None) -> bytes:
     """The shortlist as CSV bytes for Excel: UTF-8 with BOM, CRLF, Japanese headers.
 
-    Columns: ID, コメント, 連携の分類, 回答者, テーマ, メモ. Cells that Excel would read as a
-    formula get a leading apostrophe (see :func:`_defuse_formula`).
+    Columns: ID, コメント, the attributes (their own names), テーマ, メモ. Written through
+    :func:`analysis.cells.write_csv_bytes`, so a cell Excel would run as a formula
+    (``=…``, ``+…``, ``-…``, ``@…``) gets a leading apostrophe and shows as written.
     """
-    rows = _records(df)
+    rows, attrs = _records(df, attributes)
+    headers = ["ID", "コメント", *(_csv_header(a) for a in attrs), "テーマ", "メモ"]
     table = pd.DataFrame(
-        [[_defuse_formula(r[c]) for c in SHORTLIST_COLUMNS] for r in rows],
-        columns=[CSV_HEADERS[c] for c in SHORTLIST_COLUMNS],
+        [[r["comment_id"], r["text"], *(v for _, v in r["attrs"]), r["label"], r["note"]] for r in rows],
+        columns=headers, dtype=object,
     )
-    buf = io.StringIO()
-    table.to_csv(buf, index=False, lineterminator="\r\n")
-    return buf.getvalue().encode("utf-8-sig")
+    return write_csv_bytes(table)
 
 
 # --------------------------------------------------------------------------- Markdown
 
-# CommonMark lets any ASCII punctuation be backslash-escaped; escaping all of it is simpler and
-# safer than reasoning about which character starts which construct (incl. HTML, autolinks,
-# GFM tables / strikethrough and Streamlit's :colour[] directives).
-_MD_PUNCT = re.compile(r"([!-/:-@\[-`{-~])")
+# Only what CommonMark (and GitHub's extensions) would turn into markup is escaped, so Japanese
+# text reads as written: inline, the characters that start code, emphasis, links, raw HTML,
+# entities, tables and strikethrough; at a line start, headings, block quotes, list markers,
+# thematic breaks and setext underlines.
+_MD_INLINE = re.compile(r"([\\`*_\[\]<&|~])")
+_MD_LINE_START = (
+    (re.compile(r"^(#{1,6})(?=[ \t]|$)"), r"\\\1"),  # ATX heading
+    (re.compile(r"^>"), r"\\>"),  # block quote
+    (re.compile(r"^([-+])(?=[ \t]|$)"), r"\\\1"),  # bullet list item ("*" is escaped inline)
+    (re.compile(r"^(\d{1,9})([.)])(?=[ \t]|$)"), r"\1\\\2"),  # ordered list item
+    (re.compile(r"^([=-])(?=[=-]*[ \t]*$)"), r"\\\1"),  # setext underline / thematic break (=== or ---)
+)
 
 
-def md_escape(text: str) -> str:
-    """Backslash-escape every ASCII punctuation character so ``text`` renders literally."""
-    return _MD_PUNCT.sub(r"\\\1", text)
+def md_escape(text: str, line_start: bool = True) -> str:
+    """``text`` (one line) with a backslash before each character that would become Markdown markup.
 
-
-def _md_lines(text: str) -> list[str]:
-    """Escaped lines of a possibly multi-line value (blank lines dropped to keep blocks whole)."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    return [md_escape(line.strip()) for line in lines if line.strip()]
-
-
-def shortlist_to_markdown(df: pd.DataFrame, title: str = DEFAULT_TITLE) -> str:
-    """The shortlist as a Markdown handout.
-
-    One numbered section per quote: the quote as a block quote (line breaks kept), a line with
-    分類・回答者・テーマ, the trainer's note when present, and an open discussion question.
-    All values coming from the data are escaped.
+    Ordinary Japanese text, full-width symbols (＊重要＊) and punctuation that cannot start markup
+    stay unchanged; ``*重要*`` becomes ``\\*重要\\*``. With ``line_start`` the rules for the start of
+    a line (``#``, ``>``, ``-``/``+`` list markers, ``1.``, ``===``/``---``) apply too.
     """
-    rows = _records(df)
-    out = [f"# {md_escape(title)}", "", INTRO, ""]
+    out = _MD_INLINE.sub(r"\\\1", text)
+    if line_start:
+        for pattern, repl in _MD_LINE_START:
+            out = pattern.sub(repl, out, count=1)
+    return out
+
+
+def _md_heading(text: str) -> str:
+    # A closing "#" run would be dropped from a heading: escape every "#" of heading text.
+    return md_escape(text.replace("\n", " ").strip(), line_start=False).replace("#", "\\#")
+
+
+def _lines(text: str) -> list[str]:
+    """Non-blank lines of a possibly multi-line value, stripped (blank lines would split a block)."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return [line.strip() for line in lines if line.strip()]
+
+
+def shortlist_to_markdown(df: pd.DataFrame, title: str = DEFAULT_TITLE, attributes: Sequence[str] | None = None) -> str:
+    """The shortlist as a Markdown handout titled ``title``.
+
+    One numbered section per quote: the quote as a block quote (line breaks kept), a line with the
+    attributes and the theme, the comment id, the trainer's note when present, and the prompts
+    added by the tool under :data:`PROMPTS_HEADING`. Values from the data are escaped with
+    :func:`md_escape`.
+    """
+    rows, _ = _records(df, attributes)
+    out = [f"# {_md_heading(title) or DEFAULT_TITLE}", "", INTRO, ""]
     if not rows:
         out += ["（事例が選ばれていません）", ""]
     for i, r in enumerate(rows):
-        out.append(f"## 事例{i + 1}")
-        out.append("")
-        quote = _md_lines(r["text"]) or ["（本文なし）"]
+        out += [f"## 事例{i + 1}", ""]
+        quote = [md_escape(line) for line in _lines(r["text"])] or ["（本文なし）"]
         # A hard break ("  " at line end) keeps the respondent's line breaks inside the quote.
         out += ["> " + line + ("  " if j < len(quote) - 1 else "") for j, line in enumerate(quote)]
         out.append("")
-        out.append(
-            "- " + meta_line(*(md_escape(r[c]) for c in ("category", "role", "label")))
-        )
+        pairs = [(md_escape(a, line_start=False), md_escape(v, line_start=False)) for a, v in r["attrs"]]
+        out.append("- " + meta_line(pairs, md_escape(r["label"], line_start=False)))
         if r["comment_id"]:
-            out.append(f"- ID：{md_escape(r['comment_id'])}")
-        note = _md_lines(r["note"])
+            out.append(f"- ID：{md_escape(r['comment_id'], line_start=False)}")
+        note = [md_escape(line, line_start=False) for line in _lines(r["note"])]
         if note:
             out.append("- メモ：" + " ".join(note))
-        out.append(f"- 問い：{discussion_question(i, r['category'])}")
+        out += ["", f"**{PROMPTS_HEADING}**", ""]
+        out += [f"{k}. {md_escape(p, line_start=False)}" for k, p in enumerate(discussion_prompts(rows, i), start=1)]
         out.append("")
     return "\n".join(out)
 
@@ -238,22 +292,37 @@ def _border(paragraph, side: str, color: str = "999999", size: int = 6, space: i
     bdr.append(line)
 
 
-def shortlist_to_docx_bytes(
-    df: pd.DataFrame, title: str = DEFAULT_TITLE, east_asian_font: str = EAST_ASIAN_FONT
-) -> bytes:
-    """The shortlist as a Word workshop handout (.docx bytes).
+def _a4(doc) -> None:
+    """Every section A4 portrait (python-docx's template is US Letter) with even margins."""
+    from docx.enum.section import WD_ORIENT
+    from docx.shared import Mm
 
-    Layout: title, a short Japanese introduction, then per quote a heading ``事例N``, the quote
-    as one plain run in its own paragraph (exactly as written), a line with 分類・回答者・テーマ,
-    the trainer's note if any, an open discussion question (:func:`discussion_question`) and
-    ruled lines to write on. Styles carry ``east_asian_font`` so Japanese renders in Word.
+    for section in doc.sections:
+        section.orientation = WD_ORIENT.PORTRAIT
+        section.page_width, section.page_height = Mm(PAGE_MM[0]), Mm(PAGE_MM[1])
+        section.top_margin, section.bottom_margin = Mm(MARGIN_MM["top"]), Mm(MARGIN_MM["bottom"])
+        section.left_margin, section.right_margin = Mm(MARGIN_MM["left"]), Mm(MARGIN_MM["right"])
+
+
+def shortlist_to_docx_bytes(
+    df: pd.DataFrame, title: str = DEFAULT_TITLE, east_asian_font: str = EAST_ASIAN_FONT,
+    attributes: Sequence[str] | None = None,
+) -> bytes:
+    """The shortlist as a Word workshop handout (.docx bytes), A4 portrait.
+
+    Layout: title, a short Japanese introduction, then per quote a heading ``事例N``, the quote as
+    one plain run in its own paragraph (exactly as written), a line with the attributes, the theme
+    and the id, the trainer's note if any, the prompts added by the tool under
+    :data:`PROMPTS_HEADING` (:func:`discussion_prompts`) and ruled lines to write on. Styles carry
+    ``east_asian_font`` so Japanese renders in Word.
     """
     from docx import Document
     from docx.enum.style import WD_STYLE_TYPE
     from docx.shared import Pt, RGBColor
 
-    rows = _records(df)
+    rows, _ = _records(df, attributes)
     doc = Document()
+    _a4(doc)
     for style in doc.styles:
         if style.type in (WD_STYLE_TYPE.PARAGRAPH, WD_STYLE_TYPE.CHARACTER):
             _set_east_asian_font(style.element, east_asian_font)
@@ -261,8 +330,9 @@ def shortlist_to_docx_bytes(
     normal.font.size = Pt(10.5)
     _set_language(normal)
 
-    doc.core_properties.title = _docx_text(title)
-    doc.add_heading(_docx_text(title), level=0)
+    title = _docx_text(title).strip() or DEFAULT_TITLE
+    doc.core_properties.title = title
+    doc.add_heading(title, level=0)
     doc.add_paragraph(INTRO)
     if not rows:
         doc.add_paragraph("（事例が選ばれていません）")
@@ -280,7 +350,8 @@ def shortlist_to_docx_bytes(
         _border(quote, "left", color="888888", size=12, space=8)
 
         meta = doc.add_paragraph()
-        run = meta.add_run(meta_line(*(_docx_text(r[c]) for c in ("category", "role", "label"))))
+        pairs = [(_docx_text(a), _docx_text(v)) for a, v in r["attrs"]]
+        run = meta.add_run(meta_line(pairs, _docx_text(r["label"])))
         run.font.size = Pt(9)
         run.font.color.rgb = grey
         if r["comment_id"]:
@@ -293,10 +364,15 @@ def shortlist_to_docx_bytes(
             note.add_run("メモ：").bold = True
             note.add_run(_docx_text(r["note"]))
 
-        question = doc.add_paragraph()
-        question.add_run("問い：").bold = True
-        question.add_run(discussion_question(i, r["category"]))
-        question.paragraph_format.space_before = Pt(6)
+        label = doc.add_paragraph()
+        label.add_run(PROMPTS_HEADING).bold = True
+        label.paragraph_format.space_before = Pt(6)
+        label.paragraph_format.keep_with_next = True
+        for k, prompt in enumerate(discussion_prompts(rows, i), start=1):
+            p = doc.add_paragraph()
+            p.add_run(f"問い{k}：").bold = True
+            p.add_run(_docx_text(prompt))
+            p.paragraph_format.left_indent = Pt(12)
 
         for _ in range(_NOTE_LINES):
             line = doc.add_paragraph()

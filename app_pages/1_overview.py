@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import overview
+from ui import overview, report_view
 from ui.sidebar import page_context
 
 ctx = page_context()
@@ -14,3 +14,4 @@ if ctx.filtered.empty:
 overview.theme_map(ctx)
 overview.theme_list(ctx)
 overview.attribute_counts(ctx)
+report_view.report_section(ctx)

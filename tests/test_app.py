@@ -169,6 +169,29 @@ def test_trainer_word_search_offers_meaning_search_when_nothing_matches(models):
     assert at.session_state["trainer_like_mode"] == "words"
 
 
+def test_overview_offers_the_report_for_what_the_filters_keep(models, seed_comments):
+    at = _page(OVERVIEW)
+    assert not at.download_button  # nothing is built while the page renders
+    cat = "行政×行政"
+    at.pills(key=filter_key(SEED_CATEGORY)).set_value([cat]).run()
+    at.button(key="report_prepare").click().run(timeout=180)
+    _ok(at)
+    keys = [d.key for d in at.download_button]
+    assert {"dl_report_html", "dl_report_xlsx"} <= set(keys), keys
+    assert "dl_report_pdf" in keys or any("chromium" in w.value for w in at.warning)
+    ready = at.session_state["report_ready"]
+    html = ready["html"].decode("utf-8")
+    described = f"{SEED_CATEGORY}: {cat}"
+    n = int((seed_comments[SEED_CATEGORY] == cat).sum())
+    assert f"<b>絞り込み:</b> {described}（{n} / {len(seed_comments)} 件）" in html
+    assert ready["xlsx"].startswith(b"PK") and (ready["pdf"] is None or ready["pdf"].startswith(b"%PDF"))
+    assert any(md_escape(described) in c.value for c in at.caption)  # the screen says it too
+    # another filter: the prepared files no longer match the screen and are not offered
+    at.pills(key=filter_key(SEED_CATEGORY)).set_value([]).run()
+    _ok(at)
+    assert not at.download_button and any("もう一度" in i.value for i in at.info)
+
+
 # --------------------------------------------------------------------------- themes
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as _dt
 
-import pandas as pd
 import streamlit as st
 
 from analysis import shortlists
@@ -300,11 +299,11 @@ def export_section(ctx: PageContext, current: shortlists.ShortlistSet) -> None:
 
     st.subheader("書き出す", anchor=False)
     title = st.text_input("資料のタイトル", value=current.name, key=f"export_title_{current.set_id}")
-    st.caption("Word の資料には、各コメントの下に話し合いのための問い（テーマや分類から作った例）を添えます。"
-               "問いはこのツールが付け加えたもので、回答者の言葉ではありません。")
+    st.caption("Word と Markdown の資料には、各コメントの下に「話し合いの問い（このツールが付け加えた例）」を添えます。"
+               "テーマや分類のちがいから作った例で、回答者の言葉ではありません。")
     if st.button("書き出す資料を用意する", key="export_prepare", type="primary", icon=":material/description:"):
         fresh = next((s for s in _sets(ctx) if s.set_id == current.set_id), current)
-        frame = _for_export(ctx, shortlists.items_frame(ctx.run, fresh))
+        frame = shortlists.items_frame(ctx.run, fresh)
         st.session_state[KEY_EXPORT] = {
             "set": current.set_id, "title": title, "at": _dt.datetime.now().strftime("%H:%M:%S"),
             "docx": export.shortlist_to_docx_bytes(frame, title),
@@ -324,15 +323,6 @@ def export_section(ctx: PageContext, current: shortlists.ShortlistSet) -> None:
                        key="dl_csv", icon=":material/table:")
     e3.download_button("Markdown", data=ready["md"], file_name="moyamoya_shortlist.md", mime="text/markdown",
                        key="dl_md", icon=":material/article:")
-
-
-def _for_export(ctx: PageContext, frame: pd.DataFrame) -> pd.DataFrame:
-    """The export functions' columns: the first two attributes as 分類 and 回答者 lines."""
-    attrs = ctx.attributes
-    out = frame.copy()
-    out["category"] = out[attrs[0]] if len(attrs) > 0 else ""
-    out["role"] = out[attrs[1]] if len(attrs) > 1 else ""
-    return out
 
 
 def tabs(ctx: PageContext) -> None:
