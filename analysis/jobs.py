@@ -143,6 +143,7 @@ def submit(
     spawn: bool = True,
 ) -> str:
     """Queue an analysis and start its worker process; returns the job id at once."""
+    from .cells import store_frame
     from .corpus import comments_to_csv_frame
 
     job_id = f"{_dt.datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
@@ -160,7 +161,8 @@ def submit(
         "attributes": list(input_info.get("attributes") or []),
     }
     with staging_dir(base, job_id) as tmp:
-        comments_to_csv_frame(comments).to_csv(tmp / "comments.csv", index=False, encoding="utf-8-sig")
+        store_frame(comments_to_csv_frame(comments)).to_csv(tmp / "comments.csv", index=False, encoding="utf-8-sig",
+                                                            errors="replace")
         (tmp / "job.json").write_text(json.dumps(spec, ensure_ascii=False, indent=2), encoding="utf-8")
         (tmp / "status.json").write_text(json.dumps({"state": "queued", "stage": "prepare", "fraction": 0.0,
                                                      "detail": "順番を待っています", "updated": _now()}), encoding="utf-8")
@@ -309,6 +311,7 @@ def _slot(folder: Path):
 
 def run_job(folder: str | Path) -> int:
     """Worker entry point (``python -m analysis job <folder>``): run the job, record the outcome."""
+    from .cells import load_frame
     from .config import config_from_dict
     from .corpus import comments_from_csv_frame
     from .pipeline import run_and_save
@@ -326,8 +329,8 @@ def run_job(folder: str | Path) -> int:
         spec = read_json(folder / "job.json", None)
         slot_fd = _slot(folder)
         _write_status(folder, state="running", started=_now(), stage="prepare", detail=progress.STAGE_JA["prepare"])
-        raw = pd.read_csv(folder / "comments.csv", encoding="utf-8-sig", keep_default_na=False, na_values=[""],
-                          dtype={"comment_id": str})
+        raw = load_frame(pd.read_csv(folder / "comments.csv", encoding="utf-8-sig", keep_default_na=False,
+                                     na_values=[""], dtype={"comment_id": str}))
         comments = comments_from_csv_frame(raw, spec.get("attributes") or None)
         config = config_from_dict(spec["config"])
         previous = load_run(spec["previous"]) if spec.get("previous") else None

@@ -242,3 +242,12 @@ def test_run_csvs_never_run_formulas_and_read_back_exactly(seed_comments, tmp_pa
     loaded = runs.load_run(run.path)
     assert loaded.comments["text"].tolist()[:len(HOSTILE_CELLS)] == HOSTILE_CELLS
     assert loaded.comments["回答者"].tolist()[:len(HOSTILE_CELLS)] == HOSTILE_CELLS
+
+
+def test_the_test_session_computes_pinned(seed_run):
+    """The suite runs with the same machine code a background job uses (analysis imported first)."""
+    from analysis.numerics import pinnable
+
+    if pinnable():
+        assert seed_run.manifest["numerics"]["pinned"] is True
+        assert seed_run.manifest["numerics"]["numba_cpu"] in ("generic", "haswell")
