@@ -248,6 +248,6 @@ def test_the_test_session_computes_pinned(seed_run):
     """The suite runs with the same machine code a background job uses (analysis imported first)."""
     from analysis.numerics import pinnable
 
-    if pinnable():
+    if pinnable() and os.environ.get("NUMBA_CPU_NAME", "generic") == "generic":  # (the 2nd pass uses haswell)
         assert seed_run.manifest["numerics"]["pinned"] is True
-        assert seed_run.manifest["numerics"]["numba_cpu"] in ("generic", "haswell")
+        assert seed_run.manifest["numerics"]["numba_cpu"] == "generic"
