@@ -42,7 +42,7 @@ import pandas as pd
 from . import numerics, progress
 from .errors import UserError
 from .runs import PROJECT_DIR, models_dir
-from .storage import atomic_write_json, read_json, staging_dir
+from .storage import atomic_write_json, pid_alive, read_json, staging_dir
 
 #: Analyses running at the same time; more wait in the queue (2 cores, and each loads a model).
 MAX_RUNNING = 2
@@ -107,22 +107,6 @@ class Job:
 
 def _now() -> float:
     return time.time()
-
-
-def _pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a finished child of this process stays a zombie until reaped
-        waited, _ = os.waitpid(pid, os.WNOHANG)
-        return waited == 0
-    except ChildProcessError:
-        return True
 
 
 def _write_status(folder: Path, **fields: Any) -> dict:
@@ -201,7 +185,7 @@ def _read(folder: Path) -> Job | None:
     state = str(st.get("state", "queued"))
     pid = st.get("pid")
     updated = st.get("updated")
-    if state not in FINISHED and not _pid_alive(pid) and (updated is None or _now() - float(updated) > LOST_AFTER_S):
+    if state not in FINISHED and not pid_alive(pid) and (updated is None or _now() - float(updated) > LOST_AFTER_S):
         state = "lost"
     info = spec.get("input_info") or {}
     return Job(
@@ -241,7 +225,7 @@ def cancel(job_id: str) -> None:
         raise UserError("その分析の受付記録が見つかりません。")
     (folder / "cancel").write_bytes(b"")
     job = _read(folder)
-    if job is not None and job.state == "queued" and job.pid and _pid_alive(job.pid):
+    if job is not None and job.state == "queued" and job.pid and pid_alive(job.pid):
         try:  # a queued worker may be waiting for a slot; it also checks the flag, this is faster
             os.kill(job.pid, signal.SIGTERM)
         except OSError:

@@ -47,6 +47,7 @@ __all__ = [
     "read_json",
     "cleanup_stale_temps",
     "translate_os_error",
+    "pid_alive",
 ]
 
 _TEMP_RE = re.compile(r"^\..+\.tmp-(\d+)-[0-9a-f]{8}(\.[A-Za-z0-9]+)?$")
@@ -244,8 +245,9 @@ def update_json(path: str | Path, change: Callable[[Any], Any], default: Any = N
         return new
 
 
-def _pid_alive(pid: int) -> bool:
-    if pid <= 0:
+def pid_alive(pid: int | None) -> bool:
+    """Whether a process with this id exists (a zombie child of this process counts as gone)."""
+    if not pid or pid <= 0:
         return False
     try:
         os.kill(pid, 0)
@@ -253,7 +255,11 @@ def _pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:  # a finished child of this process stays a zombie until reaped
+        waited, _ = os.waitpid(pid, os.WNOHANG)
+        return waited == 0
+    except ChildProcessError:
+        return True
 
 
 def cleanup_stale_temps(folder: str | Path, recursive: bool = True, now: float | None = None) -> list[Path]:
@@ -281,7 +287,7 @@ def cleanup_stale_temps(folder: str | Path, recursive: bool = True, now: float |
                     age = now - e.stat(follow_symlinks=False).st_mtime
                 except OSError:
                     continue
-                if not _pid_alive(int(m.group(1))) and age > STALE_AFTER_S:
+                if not pid_alive(int(m.group(1))) and age > STALE_AFTER_S:
                     _remove_quietly(Path(e.path))
                     removed.append(Path(e.path))
             elif recursive and e.is_dir(follow_symlinks=False) and not e.name.startswith("."):

@@ -108,17 +108,6 @@ NO_TERMS = parse_terms("")
 class Tokenizer(Protocol):
     """Anything that turns one text into its content words."""
 
-    def _analyse(self, norm: str) -> list:
-        """SudachiPy morphemes of ``norm``; long texts in pieces (SudachiPy refuses inputs over
-        49,149 bytes), cut after a sentence end where possible, so every character is analysed."""
-        tok = self._tokenizer()
-        if len(norm) <= MAX_PIECE_CHARS:
-            return list(tok.tokenize(norm))
-        out: list = []
-        for piece in _pieces(norm):
-            out.extend(tok.tokenize(piece))
-        return out
-
     def content_words(self, text: str) -> list[Token]: ...
 
 

@@ -112,3 +112,34 @@ def seed_run(models_dir):
     from analysis.pipeline import ensure_default_run
 
     return ensure_default_run()
+
+
+# --------------------------------------------------------------------------- dashboard tests
+
+
+@pytest.fixture
+def clear_streamlit_caches():
+    """Streamlit's caches are process-global: start and end a dashboard test with empty ones."""
+    import streamlit as st
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def models(tmp_path, monkeypatch, seed_run, clear_streamlit_caches) -> Path:
+    """A private models folder with a copy of the seed run (and the embedding cache), so runs
+    created, renamed or deleted by a dashboard test never leak into other tests."""
+    import shutil
+
+    d = tmp_path / "models"
+    (d / "runs").mkdir(parents=True)
+    shutil.copytree(seed_run.path, d / "runs" / seed_run.path.name)
+    cache = Path(seed_run.path).parent.parent / "cache"
+    if cache.exists():
+        shutil.copytree(cache, d / "cache", ignore=shutil.ignore_patterns("locks"))
+    monkeypatch.setenv("MOYAMOYA_MODELS_DIR", str(d))
+    return d

@@ -33,28 +33,6 @@ TIMEOUT = 60  # seconds per script run; AppTest's default of 3 s is too short fo
 NASTY = "<script>alert(1)</script> **太字** <b>タグ</b> [x](javascript:alert(1)) $x$ :red[赤]"
 
 
-@pytest.fixture(autouse=True)
-def _clear_streamlit_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
-
-
-@pytest.fixture
-def models(tmp_path, monkeypatch, seed_run) -> Path:
-    """A private models folder with a copy of the seed run (and the embedding cache)."""
-    d = tmp_path / "models"
-    (d / "runs").mkdir(parents=True)
-    shutil.copytree(seed_run.path, d / "runs" / seed_run.path.name)
-    cache = Path(seed_run.path).parent.parent / "cache"
-    if cache.exists():
-        shutil.copytree(cache, d / "cache", ignore=shutil.ignore_patterns("locks"))
-    monkeypatch.setenv("MOYAMOYA_MODELS_DIR", str(d))
-    return d
-
-
 def _app() -> AppTest:
     return AppTest.from_file(APP, default_timeout=TIMEOUT)
 
@@ -101,7 +79,7 @@ def test_every_page_renders_without_exception(models, page):
     print(f"\n{page}: {time.perf_counter() - t:.2f}s (first run + page)")
 
 
-def test_first_launch_runs_the_default_analysis_as_a_background_job(tmp_path, monkeypatch, seed_run):
+def test_first_launch_runs_the_default_analysis_as_a_background_job(tmp_path, monkeypatch, seed_run, clear_streamlit_caches):
     d = tmp_path / "empty-models"
     d.mkdir()
     shutil.copytree(Path(seed_run.path).parent.parent / "cache", d / "cache",

@@ -73,24 +73,6 @@ CORRUPTIONS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _clear_streamlit_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
-
-
-@pytest.fixture
-def models(tmp_path, monkeypatch, seed_run) -> Path:
-    d = tmp_path / "models"
-    (d / "runs").mkdir(parents=True)
-    shutil.copytree(seed_run.path, d / "runs" / seed_run.path.name)
-    monkeypatch.setenv("MOYAMOYA_MODELS_DIR", str(d))
-    return d
-
-
 def _broken_copy(models: Path, seed_run, kind: str) -> Path:
     target = models / "runs" / BROKEN_ID
     shutil.copytree(seed_run.path, target)
