@@ -47,7 +47,8 @@ def _metric(at: AppTest, label: str) -> str:
 
 
 def _page(page: str, at: AppTest | None = None) -> AppTest:
-    at = at or _app()
+    if at is None:  # (an AppTest before its first run is empty, and so falsy)
+        at = _app()
     at.run()
     _ok(at)
     # AppTest's first run asks for page "" and later runs for the page it landed on; widget ids
@@ -703,3 +704,26 @@ def test_rerun_keeps_curation_and_the_export_shows_it(models, seed_run):
     _ok(at)
     csv = at.session_state["trainer_export"]["csv"].decode("utf-8-sig")
     assert moved in csv and label in csv
+
+
+def test_a_run_without_attributes_says_so_instead_of_drawing_empty_tables(models, seed_run):
+    run = load_run(seed_run.path)
+    run.comments = run.comments.drop(columns=[SEED_CATEGORY, SEED_ROLE])
+    run.manifest = {**run.manifest, "attributes": [], "primary_attribute": None, "created": "2099-01-01T00:00:00",
+                    "input": {"kind": "upload", "name": "属性のないアンケート", "digest": "x"}}
+    run.run_id = "20990101-000000-0a77a77a"
+    save_run(run, base=models / "runs")
+    at = _app()
+    at.session_state[KEY_RUN] = str(models / "runs" / run.run_id)
+    at = _page(OVERLAPS, at)
+    _ok(at)
+    assert at.session_state[KEY_RUN] == str(models / "runs" / run.run_id)
+    assert any("属性（分類・回答者・地区など）の列がない" in i.value for i in at.info), [i.value for i in at.info]
+    assert not at.get("plotly_chart") and not at.dataframe
+    at.switch_page(GROUPS).run()
+    _ok(at)
+    assert any("属性の列がありません" in i.value for i in at.info)
+    at.switch_page(OVERVIEW).run()
+    _ok(at)
+    assert any(s.value == "属性のないアンケート" for s in at.subheader)
+    assert not [k for k in at.session_state if str(k).startswith("flt::")]  # no attribute filters

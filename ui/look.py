@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 
 import streamlit as st
-import streamlit.components.v1 as components
 
 from analysis.corpus import MAX_UPLOAD_BYTES
 
@@ -120,7 +119,7 @@ _SCRIPT = """
 CSS = """
 <style>
 /* The page's own small widgets: the invisible translation frame takes no room. */
-.st-key-mm_i18n, iframe[title="st.iframe"][height="0"] { display: none; }
+.st-key-mm_i18n { display: none; }
 /* Phones: full-width content, cards instead of wide tables (see ui.overview.theme_list). */
 .mm-narrow-only { display: none; }
 @media (max-width: 640px) {
@@ -137,4 +136,5 @@ def inject() -> None:
     """Add the page CSS and (once per page) the translation script."""
     st.html(CSS)
     with st.container(key="mm_i18n", height=1, border=False):
-        components.html(_SCRIPT.replace("__STRINGS__", json.dumps(STRINGS_JA, ensure_ascii=False)), height=0)
+        st.iframe(_SCRIPT.replace("__STRINGS__", json.dumps(STRINGS_JA, ensure_ascii=False)), height=1, tab_index=-1,
+                  alt="表示の補助（日本語化）")
