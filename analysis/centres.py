@@ -16,7 +16,7 @@ import numpy as np
 
 __all__ = ["Encode", "NOISE", "check_inputs", "centre", "member_weights", "idf_weights", "lexical_centre", "lexical_cos", "encode_cos"]
 
-NOISE = -1
+from .schema import NOISE  # noqa: E402  (the one definition: analysis.schema)
 Encode = Callable[[list[str]], np.ndarray]
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from .config import HdbscanConfig
 
-NOISE = -1
+from .schema import NOISE  # noqa: E402  (the one definition: analysis.schema)
 # HDBSCAN's all_points_membership_vectors costs O(n · k · tree depth) time and n · k memory
 # (89 s at 10,000 comments and ~700 clusters); above this many cells the nearest centroid is used.
 SOFT_MEMBERSHIP_MAX_CELLS = 500_000

@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 LABEL_SEP = "・"
-NOISE = -1
+from .schema import NOISE  # noqa: E402  (the one definition: analysis.schema)
 
 
 def _vocabulary(token_docs: Sequence[Sequence[Token]]) -> tuple[list[str], dict[str, int]]:

@@ -79,7 +79,8 @@ BACKEND_WORDS: dict[str, str] = {
     "e5": "文の意味を数値にする文モデル（E5）で、コメントどうしの近さを測りました",
     "e5-hybrid": "言葉の一致と文の意味（文モデル E5）の両方で、コメントどうしの近さを測りました",
 }
-FONT_CSS = '"Noto Sans CJK JP", "Hiragino Sans", "Yu Gothic", "Meiryo", sans-serif'
+#: The project's font list (analysis.schema.FONT_FAMILY) in CSS form: system fonts by name only.
+FONT_CSS = ", ".join(f'"{n.strip()}"' if " " in n.strip() else n.strip() for n in FONT_FAMILY.split(","))
 MAX_HOVER_LINES = 6  # hover text of the map; the report prints, so a short excerpt is enough
 #: Above this many themes the map has no legend (a printed legend cannot scroll): the numbers
 #: on the map and the theme list name them.
@@ -321,7 +322,7 @@ def method_rows(data: ReportData) -> list[tuple[str, str]]:
         ("絞り込み", data.filters_ja),
         ("報告書のコメント数", f"{data.n_comments} 件（分析したコメント {len(run.comments)} 件のうち）"),
         ("テーマの数", f"{len(data.themes)} 個（分析全体では {run.n_clusters} 個）"),
-        ("未分類", f"{data.n_noise} 件（{data.noise_share:.0%}）。どのテーマにもはっきりとは当てはまらなかったコメントです。"
+        (NOISE_LABEL, f"{data.n_noise} 件（{data.noise_share:.0%}）。どのテーマにもはっきりとは当てはまらなかったコメントです。"
                   "間違いではなく、ほかと違う独自の声であることが多いので、読み飛ばさないでください。"),
         ("近さの測り方", backend_words(str(emb.get("backend", "")))),
         ("地図とテーマ分け",
@@ -589,7 +590,7 @@ def report_html(data: ReportData) -> str:
     values_html = _figure_html(vfig, "report-values") if vfig is not None else ""
     filt_cls = "filters on" if data.filtered else "filters"
     stats = [("コメント", f"{data.n_comments} 件"), ("テーマ", f"{len(data.themes)} 個"),
-             ("未分類", f"{data.noise_share:.0%}（{data.n_noise} 件）")]
+             (NOISE_LABEL, f"{data.noise_share:.0%}（{data.n_noise} 件）")]
     if data.primary:
         stats.append((data.primary, f"{len(data.value_counts())} 種類"))
     out = [

@@ -232,7 +232,9 @@ def test_shortlist_survives_a_new_session_and_the_typed_note_is_in_the_word_file
     doc_bytes = again.session_state["trainer_export"]["docx"]
     text = "\n".join(p.text for p in Document(io.BytesIO(doc_bytes)).paragraphs)
     assert "自分の職場ならどうするか話し合う" in text
-    # and the note is saved: a third session (a server restart reads the same file) shows it
+    # and the note is saved: after a server restart (nothing cached in the process) a session shows it
+    st.cache_data.clear()
+    st.cache_resource.clear()
     third = _page(TRAINER)
     _open_list_tab(third)
     assert next(w for w in third.text_area if str(w.key).startswith("note::")).value == "自分の職場ならどうするか話し合う"

@@ -357,3 +357,35 @@ def test_beyond_loopback_everyone_signs_in(models, served_on_the_network):
     assert not [w for w in at.get("file_uploader")]
     keys = {b.key for b in at.button}
     assert "delete_run" not in keys and "publish_run" not in keys
+
+
+def test_a_file_of_numbers_only_exits_non_zero_naming_the_columns(tmp_path):
+    f = tmp_path / "ids.csv"
+    f.write_text("comment-id,score\n" + "".join(f"{i},{i % 5}\n" for i in range(1, 60)), encoding="utf-8")
+    env = dict(os.environ, MOYAMOYA_MODELS_DIR=str(tmp_path / "models"))
+    p = subprocess.run([sys.executable, "-m", "analysis", "run", "--input", str(f)], cwd=ROOT, env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    assert "comment-id" in p.stderr and "score" in p.stderr
+    assert not (tmp_path / "models" / "runs").exists() or not any((tmp_path / "models" / "runs").iterdir())
+
+
+def test_masked_personal_data_never_reaches_the_saved_run(seed_comments, tmp_path):
+    from conftest import FakeEmbedder
+
+    from analysis.config import PipelineConfig
+    from analysis.masking import mask_comments
+    from analysis.pipeline import run_and_save
+
+    secrets = ["山田太郎", "090-1234-5678", "tanaka.h@example.jp", "〒100-0013", "霞が関1-2-2"]
+    comments = seed_comments.copy()
+    comments.loc[0, "text"] = "山田太郎さん（090-1234-5678）の件で社協の佐藤様に連絡した。"
+    comments.loc[1, "text"] = "メールは tanaka.h@example.jp まで。〒100-0013 東京都千代田区霞が関1-2-2 の方。"
+    masked, review = mask_comments(comments)
+    assert len(review) >= 5 and "社協" in masked.loc[0, "text"]  # the allow list keeps 社協
+    run = run_and_save(masked, PipelineConfig(), {"name": "伏せ字"}, base=tmp_path / "runs", cache_dir=tmp_path / "c",
+                       embedder=FakeEmbedder())
+    for f in run.path.iterdir():
+        data = f.read_bytes()
+        for s in secrets:
+            assert s.encode("utf-8") not in data, (f.name, s)

@@ -226,7 +226,8 @@ def varied_set(path: str | Path, n: int, ids: list[str] | None = None, seed: int
 
 
 def kwic(path: str | Path, word: str, ids: list[str] | None = None, width: int = 20) -> pd.DataFrame:
-    return kwic_mod.kwic(get_run(path).comments, word, width=width, ids=ids)
+    """Words in context, matched as forgivingly as every other search box (the run's word index)."""
+    return kwic_mod.kwic(get_run(path).comments, word, width=width, ids=ids, index=text_index(path))
 
 
 @st.cache_resource(show_spinner=False, max_entries=6)

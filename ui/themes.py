@@ -165,8 +165,7 @@ def words_in_context(ctx: PageContext, theme: Theme) -> None:
         return
     conc = data.kwic(ctx.path, word, ids=theme.member_ids)
     if conc.empty:
-        st.caption(f"このテーマのコメントには「{md_escape(word)}」がそのままの形では出てきません"
-                   "（活用した形で使われていることがあります）。")
+        st.caption(f"このテーマのコメントには「{md_escape(word)}」が出てきません。")
         return
     config = {
         "left": st.column_config.TextColumn("前の文脈", alignment="right", width="medium"),
