@@ -150,6 +150,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         attr_names = list(m.get("attributes", {}).values())
         print(f"本文の列: 「{m.get('text')}」 ／ ID の列: {('「' + str(m['id']) + '」') if m.get('id') else 'なし（c001 から自動で付けます）'}"
               f" ／ 属性の列: {'、'.join('「' + a + '」' for a in attr_names) or 'なし'}", flush=True)
+        ignored = m.get("ignored") or {}
+        if ignored:
+            print("使わない列: " + "、".join(f"「{c}」（{why}）" for c, why in ignored.items()), flush=True)
         print(res.report.summary_ja(), flush=True)
     if args.mask or (args.mask is None and args.input is not None):
         from .masking import mask_comments, mask_summary
