@@ -143,8 +143,8 @@ def advance(done: float, total: float, detail: str | None = None) -> None:
         return
     if t.depth <= 1:  # inner stages (see :func:`stage`) only poll for cancellation
         t.stage_fraction = 0.0 if total <= 0 else min(1.0, max(0.0, done / total))
-        if detail is not None:
-            t.detail = detail
+        # the stage's name with how far it is (comments embedded, layout rounds done)
+        t.detail = detail if detail is not None else f"{STAGE_JA.get(t.stage_key, t.stage_key)}（{int(done):,} / {int(total):,}）"
         t.emit()
     t.poll()
 
