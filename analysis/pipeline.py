@@ -244,10 +244,11 @@ def run_and_save(
     return run
 
 
-def find_default_run(base: str | Path | None = None) -> Path | None:
-    """Newest valid saved run of the seed with the default configuration, if any."""
+def find_default_run(base: str | Path | None = None, runs: pd.DataFrame | None = None) -> Path | None:
+    """Newest valid saved run of the seed with the default configuration, if any (``runs``: a
+    :func:`analysis.runs.list_runs` table already at hand)."""
     default = PipelineConfig().to_dict()
-    runs = list_runs(base)
+    runs = list_runs(base) if runs is None else runs
     for path in runs.loc[runs["ok"], "path"]:
         try:
             m = json.loads((Path(path) / "manifest.json").read_text(encoding="utf-8"))
@@ -271,17 +272,17 @@ def ensure_default_run(progress_cb: Progress | None = None, base: str | Path | N
                         stability_seeds=DEFAULT_STABILITY_SEEDS, **kwargs)
 
 
-def opening_run(base: str | Path | None = None) -> Path | None:
+def opening_run(base: str | Path | None = None, runs: pd.DataFrame | None = None) -> Path | None:
     """The run a new visitor opens with: the one marked 公開中, else the default seed run, else the
     newest valid run (never simply the newest upload when one of the first two exists)."""
-    runs = list_runs(base)
+    runs = list_runs(base) if runs is None else runs
     ok = runs[runs["ok"]]
     published = get_published(base)
     if published:
         hit = ok[ok["run_id"] == published]
         if not hit.empty:
             return Path(hit["path"].iloc[0])
-    found = find_default_run(base)
+    found = find_default_run(base, ok)
     if found is not None:
         return found
     return Path(ok["path"].iloc[0]) if not ok.empty else None

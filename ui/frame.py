@@ -38,11 +38,11 @@ def _housekeeping(models: str) -> bool:
     return True
 
 
-def _opening_run() -> str | None:
+def _opening_run(runs) -> str | None:
     """The run a new session opens with (公開中, else the seed's default run, else the newest)."""
     from analysis.pipeline import opening_run
 
-    found = opening_run()
+    found = opening_run(runs=runs)
     return str(found) if found is not None else None
 
 
@@ -55,7 +55,7 @@ def render_frame() -> None:
     runs = data.saved_runs()
     if not runs["ok"].any() and not _on_data_page():
         jobs_view.first_launch()
-    opening = _opening_run() if state.active_run_path() is None else None
+    opening = _opening_run(runs) if state.active_run_path() is None else None
     ctx = render_sidebar(runs, opening)
     auth.sign_out_button(viewer)
     jobs_view.watch_my_jobs()
