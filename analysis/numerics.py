@@ -7,11 +7,14 @@ them; see README "Reproducibility"):
 
 * numba compiles UMAP's kernels (and ours, ``analysis.layout``) for the host CPU with fastmath;
 * OpenBLAS (inside numpy and scipy) picks kernels per CPU family (Haswell, SkylakeX, Zen …);
-* numpy dispatches its own loops (``tanh``, reductions) to AVX2 or AVX-512 variants.
+* numpy dispatches its own loops (``tanh``, reductions) to AVX2 or AVX-512 variants;
+* OpenBLAS splits a product over as many threads as the machine has, which changes the order of
+  its sums.
 
 :func:`pin_environment` fixes all three *before* they are loaded: numba compiles for a generic
 x86-64 target, OpenBLAS uses its Haswell kernels (AVX2 + FMA, present on every x86-64 CPU of the
-supported kind), numpy leaves out its AVX-512 loops. It must run before numpy is imported, so
+supported kind), numpy leaves out its AVX-512 loops, and BLAS runs on one thread (the heavy parts
+have their own thread-count-independent parallelism: ``analysis.layout``, NN-descent). It must run before numpy is imported, so
 ``analysis/__init__.py`` calls it first thing, and the background jobs the dashboard starts are new
 processes that call it too. Where numpy was already imported (a notebook that imported it first,
 the Streamlit server process) nothing can be changed any more; :func:`state` then reports
@@ -33,6 +36,8 @@ PINNED_ENV: dict[str, str] = {
     "NUMBA_CPU_NAME": "generic",
     "OPENBLAS_CORETYPE": "Haswell",
     "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR",
+    # one BLAS thread: a multi-threaded reduction sums in an order that depends on the thread count
+    "OPENBLAS_NUM_THREADS": "1",
 }
 _LOADED_TOO_EARLY = ("numpy", "numba", "scipy")
 _pinned_here: bool | None = None

@@ -114,10 +114,13 @@ def run_pipeline(
     tracker = progress.Tracker(callback=progress_cb, cancelled=cancelled,
                                weights=progress.default_weights(len(texts), stability_seeds, dense))
     timings: dict[str, float] = {}
+    import scipy.linalg  # noqa: F401  (loads scipy's own OpenBLAS now, so the limit below covers it too)
+    import scipy.sparse.linalg  # noqa: F401
     from threadpoolctl import threadpool_limits
 
     # One BLAS thread: a multi-threaded reduction may sum in another order on a machine with more
     # cores; the heavy parts (UMAP layout, NN-descent) have their own deterministic threading.
+    # threadpoolctl only limits libraries already loaded: numpy's and scipy's OpenBLAS are two.
     with progress.tracking(tracker), threadpool_limits(limits=1, user_api="blas"):
         with progress.stage("embed"):
             t = time.perf_counter()

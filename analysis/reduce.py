@@ -129,8 +129,7 @@ def nearest_neighbors(x: np.ndarray, n_neighbors: int, metric: str, seed: int):
         return _nn(x, n_neighbors, metric, {}, False, rng, low_memory=True, n_jobs=threads, verbose=False)
 
 
-#: umap-learn version whose private hooks :mod:`analysis.layout` and :func:`_parallel_umap_class` use.
-SUPPORTED_UMAP = ("0.5.12",)
+from .spectral import SUPPORTED_UMAP  # noqa: E402  (the version the private hooks were written for)
 #: Below this many points the block layout has a single block (no parallelism to gain, see
 #: ``layout.default_depth``), so umap-learn's own estimator runs, unmodified.
 BLOCK_LAYOUT_FROM = 500
@@ -242,9 +241,11 @@ def umap_embed(
     """
     import umap
 
+    from .spectral import install as deterministic_spectral_start
     from .warmup import enable_disk_cache
 
     enable_disk_cache()
+    deterministic_spectral_start()
     n = len(x)
     if n < 5:
         return _fallback(x, n_components)

@@ -29,7 +29,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 #: Test modules whose results go through UMAP, BLAS or a model: run on a second CPU target too.
-NUMERIC_MODULES = {"test_stability", "test_layout", "test_clustering", "test_tuning", "test_pipeline", "test_search",
+NUMERIC_MODULES = {"test_stability", "test_layout", "test_reproducibility", "test_clustering", "test_tuning", "test_pipeline", "test_search",
                    "test_compare", "test_embedding", "test_curation", "test_naming"}
 
 
