@@ -4,8 +4,9 @@ Decided from content as well as headers, because office exports name columns fre
 headed 「回答日」 holds dates, 「comment-id」 holds numbers, and a Google Forms question
 「連携する中で感じている“もやもや”を自由にお書きください。」 holds the comments. The value-shape
 predicates here (numbers, dates in the forms Japanese offices write them, id-like codes,
-sentences) are shared with :mod:`analysis.importing`, which uses them to tell a header row from
-data and to check repaired rows.
+sentences) are shared with the file readers (:mod:`analysis.table_assembly`,
+:mod:`analysis.file_records`), which use them to tell a header row from data and to check
+repaired rows.
 
 Every value is NFKC-normalised before it is judged (full-width digits, ２０２４／４／１), and
 the patterns match Japanese as well as ASCII text.

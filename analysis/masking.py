@@ -7,35 +7,13 @@ replaces each such item with a token (``〔人名〕``, ``〔電話番号〕`` �
 
 Rules (matching runs on an NFKC-normalised copy; spans and the masked text use the original)
 
-人名 (person names)
-    SudachiPy's part of speech ``名詞,固有名詞,人名,*``. Adjacent name words (姓 + 名, also across one
-    space) become one item. A name followed by an honorific (さん, 様, 氏, 君, ちゃん, 先生, 殿 …) or a
-    role (課長, 係長, 主任, 相談員 … :data:`ROLES`) is masked and the honorific or role stays
-    visible: 「〔人名〕さん」. A word Sudachi tags as a place (地名) or organisation but that the
-    dictionary also lists as a surname is masked only before an honorific or a role (市川課長,
-    桜井先生), never before 市長・区長・町長・村長・知事. A lone surname or given name without such
-    context is masked only when it is at least two characters with a kanji and the dictionary knows
-    it as nothing but a name (佐藤, 田中, 花子 yes; 山田, 中村, 石川 no: they are places too, and
-    Sudachi often tags 「石川の事例」「池田の住民」 as surnames), and not when a place or organisation
-    word follows (「佐藤クリニック」「吉田地区」). Single Latin letters and placeholders (Aさん,
-    〇〇さん) are already anonymous and stay.
-電話番号
-    Japanese numbers with 10 or 11 digits starting with 0 (11 only for 050/070/080/090/0800), with
-    hyphens, spaces or brackets (03-1234-5678, (03)1234-5678, 0120-123-456, +81-90-…), and
-    8-digit local numbers right after 電話・TEL・携帯・FAX.
-メールアドレス
-    ``local@domain.tld`` (full-width ＠ and letters too, and ``(at)`` / ``[at]`` / アットマーク).
-郵便番号
-    〒 followed by 3 + 4 digits; ``123-4567`` after 郵便番号・郵便・住所, or right before a prefecture
-    or a municipality.
-住所
-    A block number (3丁目, 5番地の2, 5番2号, 1-2-2 …) and the town name before it. **The prefecture
-    and the municipality (市・区・郡+町村, 政令市の区) stay visible** (「東京都千代田区〔住所〕」): they
-    are what an analysis of regional differences needs and identify nobody; what follows them does.
-    A hyphen-only block (1-2-2) counts only after a prefecture, a municipality or a word Sudachi
-    tags as a place. A municipality alone (「〇〇市では」「市役所」) is not an address.
-個人番号
-    12 digits after マイナンバー or 個人番号.
+人名
+    Person names, from SudachiPy's part of speech with honorifics and job titles as context
+    (:mod:`analysis.masking_names`).
+電話番号, メールアドレス, 郵便番号, 住所, 個人番号
+    Patterns (:mod:`analysis.masking_patterns`). **The prefecture and the municipality of an address
+    stay visible** (「東京都千代田区〔住所〕」): they are what an analysis of regional differences
+    needs and identify nobody; what follows them does.
 
 An allow list (:data:`DEFAULT_ALLOW` from ``data/mask_allow_ja.txt`` plus the user's entries)
 wins over every rule: an item lying inside an occurrence of an allowed term stays visible.
@@ -57,7 +35,6 @@ Known limits (see the review table before trusting a masked corpus)
 
 from __future__ import annotations
 
-import logging
 import re
 import threading
 import unicodedata
@@ -65,13 +42,21 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, NamedTuple, Protocol, Sequence
+from typing import Iterable, NamedTuple, Sequence
 
 import pandas as pd
 
 from .corpus import DATA_DIR
+from .masking_names import MAX_CHUNK_CHARS, Morph, MorphTagger, SudachiTagger, name_spans, place_word_ends
+from .masking_patterns import address_spans, email_spans, has_number, my_number_spans, phone_spans, postal_spans
 
-logger = logging.getLogger(__name__)
+# Morph, MorphTagger and MAX_CHUNK_CHARS are imported from here too (tests pass their own tagger).
+__all__ = [
+    "ALL_KINDS", "ALLOW_PATH", "CONTEXT_CHARS", "DEFAULT_ALLOW", "KIND_ADDRESS", "KIND_EMAIL", "KIND_MYNUMBER",
+    "KIND_NAME", "KIND_PHONE", "KIND_POSTAL", "MAX_CHUNK_CHARS", "REVIEW_COLUMNS", "Masked", "MaskResult", "Masker",
+    "Morph", "MorphTagger", "SudachiTagger", "load_allow_list", "mask_comments", "mask_summary", "mask_token",
+    "review_table",
+]
 
 KIND_NAME = "人名"
 KIND_PHONE = "電話番号"
@@ -89,36 +74,6 @@ ALLOW_PATH = DATA_DIR / "mask_allow_ja.txt"
 
 #: Characters of context either side of an item in :func:`review_table`.
 CONTEXT_CHARS = 15
-
-HONORIFICS: tuple[str, ...] = ("さん", "様", "さま", "サマ", "氏", "君", "くん", "ちゃん", "先生", "殿", "どの")
-
-#: Job titles that follow a name (田中課長). Longest first, so 課長補佐 wins over 課長.
-ROLES: tuple[str, ...] = tuple(
-    sorted(
-        {
-            "課長", "係長", "部長", "所長", "局長", "室長", "次長", "課長補佐", "補佐", "主任", "主査",
-            "主事", "主幹", "参事", "相談員", "支援員", "専門員", "指導員", "係員", "保健師", "看護師",
-            "社会福祉士", "精神保健福祉士", "介護福祉士", "ケアマネ", "ケアマネジャー", "ケアマネージャー",
-            "ケースワーカー", "ワーカー", "委員", "民生委員", "児童委員", "議員", "会長", "副会長",
-            "理事長", "理事", "施設長", "センター長", "園長", "校長", "教頭", "教諭", "医師", "弁護士",
-            "司法書士", "社長", "店長", "代表", "市長", "区長", "町長", "村長", "知事",
-        },
-        key=lambda r: (-len(r), r),
-    )
-)
-# A place name before these is the place's head (千葉知事, 市川市長), not a person called 千葉.
-_PLACE_HEADS = frozenset({"市長", "区長", "町長", "村長", "知事", "議員"})
-
-# Words after a lone surname that make it a place or an organisation (吉田地区, 佐藤クリニック).
-_NOT_PERSON_AFTER: tuple[str, ...] = (
-    "地区", "地域", "方面", "周辺", "管内", "圏域", "エリア", "駅", "市", "区", "町", "村", "県", "郡",
-    "通り", "団地", "小学校", "中学校", "高校", "病院", "医院", "クリニック", "診療所", "内科", "外科",
-    "整形", "歯科", "眼科", "皮膚科", "小児科", "精神科", "薬局", "事務所", "商店", "工務店", "会",
-    "園", "苑", "荘", "ホーム", "学園", "塾", "財団", "株式会社", "グループ", "建設", "産業", "不動産",
-    "ケアセンター", "デイサービス", "ステーション", "訪問看護",
-)
-
-_PLACEHOLDER = frozenset("〇○◯●△▲□■×✕＊*＿_?？・")
 
 
 def mask_token(kind: str) -> str:
@@ -223,218 +178,7 @@ def _normalize(text: str) -> _Normalized:
     return _Normalized(norm, starts, ends)
 
 
-# --------------------------------------------------------------------------- morphemes
-
-
-class Morph(NamedTuple):
-    """One morpheme: ``text[begin:end]`` of the analysed text and its part of speech (4 levels)."""
-
-    begin: int
-    end: int
-    pos: tuple[str, ...]
-
-
-class MorphTagger(Protocol):
-    """What the name rule needs from a morphological analyser."""
-
-    def morphemes(self, text: str) -> list[Morph]:
-        """All morphemes of ``text`` (any length), offsets into ``text``."""
-        ...
-
-    def entries(self, surface: str) -> frozenset[tuple[str, ...]]:
-        """Parts of speech of every dictionary entry spelled ``surface`` (context-free)."""
-        ...
-
-
-#: Characters per SudachiPy call: even at 4 UTF-8 bytes each, well below its 49,149-byte input limit.
-MAX_CHUNK_CHARS = 10_000
-
-_SENTENCE_END = re.compile(r"[。．！？!?\n]")
-_SOFT_BREAK = re.compile(r"[、，,\s]")
-
-
-def _chunks(text: str, size: int = MAX_CHUNK_CHARS) -> Iterator[tuple[int, str]]:
-    """``(offset, piece)`` pieces of at most ``size`` characters, cut after a sentence end if any."""
-    pos, n = 0, len(text)
-    while n - pos > size:
-        window = text[pos : pos + size]
-        cut = 0
-        for pattern in (_SENTENCE_END, _SOFT_BREAK):
-            for m in pattern.finditer(window, size // 2):
-                cut = m.end()
-            if cut:
-                break
-        cut = cut or size
-        yield pos, text[pos : pos + cut]
-        pos += cut
-    if pos < n:
-        yield pos, text[pos:]
-
-
-class SudachiTagger:
-    """:class:`MorphTagger` over SudachiPy (split mode C, so 東京都千代田区 stays one place word).
-
-    The dictionary is shared (default: the one :mod:`analysis.tokens` uses); each thread gets its
-    own tokenizer, because a SudachiPy tokenizer is not thread-safe.
-    """
-
-    def __init__(self, dictionary=None, mode: str = "C") -> None:
-        self.dictionary = dictionary
-        self.mode = mode
-        self._local = threading.local()
-        self._pos: dict[int, tuple[str, ...]] = {}
-        self._entries: dict[str, frozenset[tuple[str, ...]]] = {}
-        self._lock = threading.Lock()
-
-    def _dict(self):
-        if self.dictionary is None:
-            # The process-wide Dictionary the keywords use; only tokenizers are per thread.
-            from .tokens import _dictionary
-
-            return _dictionary()
-        return self.dictionary
-
-    def _tokenizer(self):
-        tok = getattr(self._local, "tok", None)
-        if tok is None:
-            from sudachipy import SplitMode
-
-            tok = self._dict().tokenizer(mode=getattr(SplitMode, self.mode))
-            self._local.tok = tok
-        return tok
-
-    def morphemes(self, text: str) -> list[Morph]:
-        out: list[Morph] = []
-        tok = self._tokenizer()
-        pos_cache = self._pos
-        for offset, piece in _chunks(text):
-            try:
-                found = tok.tokenize(piece)
-            except Exception:  # noqa: BLE001 - masking must go on; the other rules still apply
-                logger.warning("SudachiPy could not analyse %d characters; names there are not masked", len(piece))
-                continue
-            for m in found:
-                pid = m.part_of_speech_id()
-                pos = pos_cache.get(pid)
-                if pos is None:
-                    pos = pos_cache[pid] = tuple(m.part_of_speech()[:4])
-                out.append(Morph(offset + m.begin(), offset + m.end(), pos))
-        return out
-
-    def entries(self, surface: str) -> frozenset[tuple[str, ...]]:
-        found = self._entries.get(surface)
-        if found is None:
-            with self._lock:
-                found = frozenset(tuple(m.part_of_speech()[:4]) for m in self._dict().lookup(surface))
-            self._entries[surface] = found
-        return found
-
-
-# --------------------------------------------------------------------------- patterns
-
-_KANJI = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff々〆"
-_HAS_KANJI = re.compile(f"[{_KANJI}]")
-_DIGIT = re.compile("[0-9]|丁目|番地")  # the rules that need a number (kanji numerals: 三丁目)
-_LATIN_NAME = re.compile(r"[A-Z][a-z]+(?:[ .'-][A-Z][a-z]+)*")
-
-_EMAIL = re.compile(
-    r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9][A-Za-z0-9._%+\-]*"
-    r"\s?(?:@|\(at\)|\[at\]|アットマーク)\s?"
-    r"[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?"
-    r"(?:\s?(?:\.|\(dot\)|\[dot\])\s?[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)+",
-)
-
-_PHONE_SEP = r"(?:\s?-\s?|\)\s?-?\s?|\s?\(|\s)"
-_PHONE = re.compile(
-    r"(?<![0-9+\-])(?:0[0-9]{9,10}|(?:\+81(?:\s?-\s?|\s)?)?\(?[0-9]{1,5}(?:" + _PHONE_SEP + r"[0-9]{1,5}){0,3}\)?)"
-    r"(?![0-9\-])"
-)
-_PHONE_LOCAL = re.compile(
-    r"(?:電話|TEL|Tel|tel|携帯|FAX|Fax|fax|ファックス|ファクス|☎)(?:番号)?\s?[:は]?\s?"
-    r"([0-9]{2,4}-[0-9]{4})(?![0-9\-])"
-)
-_MOBILE_PREFIXES = ("050", "060", "070", "080", "090", "0800")
-
-_MYNUMBER = re.compile(
-    r"(?:マイナンバー|個人番号)[^0-9]{0,8}?([0-9]{4}[\s-]?[0-9]{4}[\s-]?[0-9]{4})(?![0-9])"
-)
-
-PREFECTURES: tuple[str, ...] = (
-    "北海道", "青森県", "岩手県", "宮城県", "秋田県", "山形県", "福島県", "茨城県", "栃木県", "群馬県",
-    "埼玉県", "千葉県", "東京都", "神奈川県", "新潟県", "富山県", "石川県", "福井県", "山梨県", "長野県",
-    "岐阜県", "静岡県", "愛知県", "三重県", "滋賀県", "京都府", "大阪府", "兵庫県", "奈良県", "和歌山県",
-    "鳥取県", "島根県", "岡山県", "広島県", "山口県", "徳島県", "香川県", "愛媛県", "高知県", "福岡県",
-    "佐賀県", "長崎県", "熊本県", "大分県", "宮崎県", "鹿児島県", "沖縄県",
-)
-_PREF_RE = re.compile("|".join(PREFECTURES))
-_MUNI_AHEAD = r"(?:" + "|".join(PREFECTURES) + rf"|[{_KANJI}ぁ-んァ-ヴー〇○]{{1,8}}?[市区町村郡])"
-
-_POSTAL: tuple[re.Pattern[str], ...] = (
-    re.compile(r"〒\s?[0-9]{3}(?:-?[0-9]{4})?(?![0-9])"),
-    re.compile(r"(?:郵便番号|郵便|住所|ZIP|Zip|zip)\s?[:は]?\s?(?P<n>[0-9]{3}-?[0-9]{4})(?![0-9])"),
-    re.compile(rf"(?<![0-9\-])(?P<n>[0-9]{{3}}-[0-9]{{4}})(?![0-9\-])(?=\s?{_MUNI_AHEAD})"),
-)
-
-_KNUM = "[0-9一二三四五六七八九十〇]+"
-_BLOCK = re.compile(
-    r"(?<![0-9\-])(?:"
-    rf"{_KNUM}丁目(?:\s?[0-9]+(?:番地?|-)(?:\s?[0-9]+(?:号|-)?)?)?(?:の[0-9]+)?"
-    rf"|{_KNUM}番地(?:の?[0-9]+号?)?(?:の[0-9]+)?"
-    r"|[0-9]+番[0-9]+号?"
-    r"|(?P<hyphen>[0-9]+(?:-[0-9]+){1,3})"
-    r")(?![0-9])"
-)
-_BUILDING = re.compile(
-    rf"\s?(?:[{_KANJI}ァ-ヴーA-Za-z0-9・]{{0,15}}?(?:マンション|ハイツ|アパート|コーポ|レジデンス|メゾン|荘|ビル|団地|棟))?"
-    r"\s?(?:-?[0-9]+(?:号室|号棟|階|F)|[0-9]+\s?号室)?"
-)
-# Characters of the text before a block that may belong to an address; the town part (what is
-# masked) is narrower: no hiragana but the が・の・ケ of 霞が関, 梅の木, 自由が丘.
-_RUN_CHAR = re.compile(f"[{_KANJI}ぁ-んァ-ヴー〇○◯△□●▲■×]")
-_TOWN = re.compile(f"[{_KANJI}ァ-ヴー〇○◯△□●▲■×ヶヵ](?:[{_KANJI}ァ-ヴー〇○◯△□●▲■×がのケヶヵ]{{0,13}}[{_KANJI}ァ-ヴー〇○◯△□●▲■×ヶヵ])?")
-_MUNI_SUFFIX = "市区町村郡"
-
-
-def _town_ok(s: str) -> bool:
-    """A town name (霞が関, △△町, 大字〇〇) or nothing: no particles at either end, ≤ 15 characters."""
-    s = s.strip(" ")
-    return not s or _TOWN.fullmatch(s) is not None
-
-
-def _trailing_town(s: str) -> int:
-    """Length of the longest valid town name at the end of ``s``."""
-    for k in range(len(s)):
-        if _town_ok(s[k:]):
-            return len(s) - k
-    return 0
-
-
-def _muni_end(run: str, start: int) -> int | None:
-    """End of the municipality inside ``run`` (searching from ``start``), or None.
-
-    The first 市・区・郡・町・村 whose rest is a plain town name; 市 extends over a ward that follows
-    (大阪市北区), 郡 over its town or village. 地区 is not a ward; 四日市市 ends at its second 市.
-    """
-    n = len(run)
-    for k in range(max(start, 0) + 1, n):
-        ch = run[k]
-        if ch not in _MUNI_SUFFIX or run[k - 1] in " " or (ch == "区" and run[k - 1] == "地"):
-            continue
-        if k + 1 < n and run[k + 1] in _MUNI_SUFFIX:
-            continue
-        if not _town_ok(run[k + 1 :]):
-            continue
-        follow = {"市": "区", "郡": "町村"}.get(ch)
-        if follow:
-            for k2 in range(k + 2, min(k + 7, n)):
-                if run[k2] in follow and _town_ok(run[k2 + 1 :]):
-                    return k2 + 1
-        return k + 1
-    return None
-
-
 # --------------------------------------------------------------------------- masker
-
 
 def _missing(value: object) -> bool:
     if value is None:
@@ -555,20 +299,22 @@ class Masker:
                 morphs = self._get_tokenizer().morphemes(s)
             return morphs
 
-        if KIND_EMAIL in kinds and ("@" in s or "at" in s or "アットマーク" in s):
-            out += [(m.start(), m.end(), KIND_EMAIL) for m in _EMAIL.finditer(s)]
-        if _DIGIT.search(s):
+        def found(kind: str, spans: list[tuple[int, int]]) -> None:
+            out.extend((a, b, kind) for a, b in spans)
+
+        if KIND_EMAIL in kinds:
+            found(KIND_EMAIL, email_spans(s))
+        if has_number(s):
             if KIND_PHONE in kinds:
-                out += _phones(s)
+                found(KIND_PHONE, phone_spans(s))
             if KIND_MYNUMBER in kinds:
-                out += [(*m.span(1), KIND_MYNUMBER) for m in _MYNUMBER.finditer(s)]
+                found(KIND_MYNUMBER, my_number_spans(s))
             if KIND_POSTAL in kinds:
-                for pattern in _POSTAL:
-                    out += [(*m.span("n" if "n" in m.groupdict() else 0), KIND_POSTAL) for m in pattern.finditer(s)]
+                found(KIND_POSTAL, postal_spans(s))
             if KIND_ADDRESS in kinds:
-                out += _addresses(s, get_morphs)
+                found(KIND_ADDRESS, address_spans(s, lambda: place_word_ends(get_morphs())))
         if KIND_NAME in kinds:
-            out += self._names(s, get_morphs())
+            found(KIND_NAME, name_spans(s, get_morphs(), self._get_tokenizer()))
         return out
 
     def _select(self, s: str, cands: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
@@ -584,96 +330,6 @@ class Masker:
             taken.append((a, b))
             keep.append((a, b, kind))
         return sorted(keep)
-
-    # ----------------------------------------------------------------- names
-
-    def _names(self, s: str, ms: list[Morph]) -> list[tuple[int, int, str]]:
-        out: list[tuple[int, int, str]] = []
-        ends = {m.end for m in ms}
-        i, n = 0, len(ms)
-        while i < n:
-            strength = self._person_strength(s, ms[i])
-            if not strength:
-                i += 1
-                continue
-            # Adjacent name words (also across one space) are one name: 山田太郎, 山田 太郎, 市川 + 太郎.
-            group = [ms[i]]
-            j = i + 1
-            while j < n:
-                nxt = ms[j]
-                if nxt.begin == group[-1].end and self._person_strength(s, nxt) == 2:
-                    group.append(nxt)
-                    j += 1
-                elif (
-                    nxt.pos[0] == "空白" and nxt.end - nxt.begin == 1 and j + 1 < n
-                    and self._person_strength(s, ms[j + 1]) == 2
-                ):
-                    group.append(ms[j + 1])
-                    j += 2
-                else:
-                    break
-            if len(group) > 1:
-                strength = 2
-            start, end = group[0].begin, group[-1].end
-            context = _following(s, end, ends)
-            if strength == 1:
-                ok = context == "honorific" or (context is not None and context not in _PLACE_HEADS)
-            else:
-                ok = context is not None or len(group) > 1 or self._bare_name(s, group[0])
-            if ok:
-                out.append((start, end, KIND_NAME))
-            i = j
-        return out
-
-    def _person_strength(self, s: str, m: Morph) -> int:
-        """2: tagged as a name here; 1: a place / organisation word the dictionary also has as a surname."""
-        pos = m.pos
-        if pos[0] != "名詞" or pos[1] != "固有名詞":
-            return 0
-        surface = s[m.begin : m.end]
-        if not _plausible_name(surface):
-            return 0
-        if pos[2] == "人名":
-            return 2
-        if len(surface) >= 2 and any(e[2] == "人名" for e in self._get_tokenizer().entries(surface)):
-            return 1
-        return 0
-
-    def _bare_name(self, s: str, m: Morph) -> bool:
-        """A name word without honorific: only unmistakable ones (no place or common-word reading)."""
-        surface = s[m.begin : m.end]
-        if m.pos[3] not in ("姓", "名") or len(surface) < 2 or not _HAS_KANJI.search(surface):
-            return False
-        if s.startswith(_NOT_PERSON_AFTER, m.end):
-            return False
-        for e in self._get_tokenizer().entries(surface):
-            if e[0] == "名詞" and e[1] == "固有名詞" and e[2] in ("人名", "一般"):
-                continue
-            if e[0] in ("接頭辞", "接尾辞"):
-                continue
-            return False  # a place (地名) or an everyday word (中島, 高木, 太郎) as well
-        return True
-
-
-def _plausible_name(surface: str) -> bool:
-    """Not a placeholder (〇〇, A, CSW) or a number: those are no one's name."""
-    if not surface or all(c in _PLACEHOLDER or c.isspace() for c in surface):
-        return False
-    if surface.isascii():
-        return _LATIN_NAME.fullmatch(surface) is not None
-    return not any(c.isdigit() for c in surface)
-
-
-def _following(s: str, end: int, ends: set[int]) -> str | None:
-    """``"honorific"``, the role word, or None for what follows position ``end`` (one space skipped)."""
-    p = end + 1 if s[end : end + 1] in (" ", "\u3000") else end
-    for h in HONORIFICS:
-        if s.startswith(h, p) and (p + len(h) in ends or p + len(h) == len(s)):
-            return "honorific"
-    for r in ROLES:
-        if s.startswith(r, p) and (p + len(r) in ends or p + len(r) == len(s)):
-            return r
-    return None
 
 
 def _splice(text: str, spans: list[tuple[int, int, str]]) -> tuple[str, list[tuple[int, int, int]]]:
@@ -699,90 +355,6 @@ def _to_original(gaps: list[tuple[int, int, int]], p: int) -> int:
         if at <= p < at + length:
             return orig + p - at
     raise ValueError(p)
-
-
-# --------------------------------------------------------------------------- regex rules
-
-
-def _phones(s: str) -> list[tuple[int, int, str]]:
-    out = []
-    for m in _PHONE.finditer(s):
-        a, b = m.span()
-        # Brackets around the whole number belong to the sentence: （090-1234-5678）.
-        if s[a] == "(" and not re.match(r"\([0-9]{1,5}\)", s[a:b]):
-            a += 1
-        if s[b - 1] == ")" and s.count("(", a, b) < s.count(")", a, b):
-            b -= 1
-        while s[b - 1] == " ":
-            b -= 1
-        if _phone_ok(s[a:b]):
-            out.append((a, b, KIND_PHONE))
-    out += [(*m.span(1), KIND_PHONE) for m in _PHONE_LOCAL.finditer(s)]
-    return out
-
-
-def _phone_ok(candidate: str) -> bool:
-    groups = re.findall(r"[0-9]+", candidate)
-    if candidate.startswith("+81"):
-        groups = groups[1:]
-        if groups and groups[0] == "0":
-            groups = groups[1:]
-        if not groups or groups[0].startswith("0"):
-            return False
-        groups[0] = "0" + groups[0]
-    digits = "".join(groups)
-    if not digits.startswith("0") or digits.startswith("00"):
-        return False
-    if len(digits) == 11:
-        ok_len = digits.startswith(_MOBILE_PREFIXES)
-    else:
-        ok_len = len(digits) == 10
-    if not ok_len:
-        return False
-    if len(groups) == 1:
-        return True
-    return 2 <= len(groups[0]) <= 5 and 3 <= len(groups[-1]) <= 4 and len(groups) <= 3
-
-
-def _addresses(s: str, get_morphs: Callable[[], list[Morph]]) -> list[tuple[int, int, str]]:
-    out = []
-    place_ends: set[int] | None = None
-    for m in _BLOCK.finditer(s):
-        b = m.start()
-        # The run of address-like characters before the block (single spaces allowed), ≤ 30 chars.
-        a = b
-        while a > 0 and b - a < 30:
-            ch = s[a - 1]
-            if _RUN_CHAR.match(ch):
-                a -= 1
-            elif ch == " " and a - 2 >= 0 and _RUN_CHAR.match(s[a - 2]):
-                a -= 1
-            else:
-                break
-        run = s[a:b]
-        pref = _PREF_RE.search(run)
-        keep = _muni_end(run, pref.end() - 1 if pref else 0)
-        has_place = keep is not None or pref is not None
-        if keep is None and pref is not None and _town_ok(run[pref.end() :]):
-            keep = pref.end()
-        if keep is None:
-            keep = len(run) - _trailing_town(run)
-        if m.group("hyphen") and not has_place:
-            if place_ends is None:
-                place_ends = {x.end for x in get_morphs() if x.pos[1] == "固有名詞" and x.pos[2] == "地名"}
-            if b not in place_ends and not (b - 1 in place_ends and s[b - 1] == " "):
-                continue
-        start = a + keep
-        while start < b and s[start] == " ":
-            start += 1
-        end = m.end()
-        tail = _BUILDING.match(s, end)
-        if tail and tail.end() > end:
-            end = tail.end()
-            while s[end - 1] == " ":
-                end -= 1
-        out.append((start, end, KIND_ADDRESS))
-    return out
 
 
 # --------------------------------------------------------------------------- review
