@@ -1,11 +1,21 @@
 """Readable theme names, built only from phrases of the theme's own comments.
 
-A name says topic and problem: 「相談者：たらい回し」, or one phrase that already says both
-(「支援方針が決まらない」, 「縦割りの意識」). Candidates are the phrases of :mod:`analysis.phrases`
-(noun phrases with compounds kept, 「NのN」, noun + particle + predicate with negation kept and
-the ending normalised). A predicate is a candidate only when it says what hurts (negated, or a word
-of ``data/problem_ja.txt``); all such predicates about one subject are one candidate, shown in
-their most used wording (情報共有ができない / 情報共有が難しい).
+A name says topic and problem: 「相談者：たらい回し」, 「事業所：引き継がれない」, or one phrase that
+already says both (「支援方針が決まらない」, 「縦割りの意識」). Candidates are the phrases of
+:mod:`analysis.phrases` (noun phrases with compounds kept, 「NのN」, noun + particle + predicate with
+negation kept and the ending normalised, and subject-less predicates that are negated or end in
+てしまう / づらい ...). A predicate is a candidate only when it says what hurts: negated, ending in a
+trouble ending (止まってしまう, 相談しづらい, 理解してほしい), or with a word of
+``data/problem_ja.txt``. All such predicates about one subject are one candidate, shown in their
+most used wording among those whose words several members share (情報共有ができていない /
+情報共有が難しい); a negated problem word (間違っていない) counts toward its subject but is never
+shown, and alone is no problem.
+
+Topics. A topic names who or what is concerned. Words of ``data/nontopic_ja.txt`` (自分, 相手,
+場合, 状態 ...) and a deictic prefix with one noun (当課, 自課, 本市) never do. Generic words
+(``data/generic_ja.txt``) never name a theme alone; those of ``data/generic_topics_ja.txt`` (行政,
+相談, 担当者 ...) may be the topic half of a pair whose problem is specific and has no topic of its
+own (行政：不満, 担当者：動いてくれない).
 
 Scoring. Each candidate of a theme gets, in [0, 1]::
 
@@ -17,22 +27,35 @@ Scoring. Each candidate of a theme gets, in [0, 1]::
                                by its closeness to the centre (mean weight 1), n = members
           + 0.15 coverage      sum of 1 / (rank + 1) over the theme's keywords it contains, capped at 1
           + 0.20 distinctness  1 - (share of other comments carrying it) / (share of members carrying it), >= 0
-          + 0.10 specificity   share of non-generic words x concreteness (1 term or compound, 0.75 plain
-                               noun, 0.5 action noun mostly used as a verb (開催する), 0.25 quality (基本的))
+          + 0.10 specificity   share of words neither generic nor non-topic x concreteness (1 term or
+                               compound, 0.75 plain noun, 0.5 action noun mostly used as a verb
+                               (開催する), 0.25 quality (基本的))
 
 Tiers come first: carried by >= 2 members (tier 2) beats carried by one member whose words all
-occur in >= 2 members (tier 1); anything with a word from a single comment is never used. Each
-half of a name is taken only from its pool's best tier, so a phrase from one comment never beats
-one shared by several, however central it is.
+occur in >= 2 members (tier 1); anything with a word from a single comment is not used while
+anything else qualifies. Each half of a name is taken only from its pool's best tier, so a phrase
+from one comment never beats one shared by several, however central it is.
 
-Composing. Options are: a problem alone (-0.10 unless it names its own topic), topic + problem
-((score_t + score_p) / 2 + 0.15 x Jaccard of their comments; only if at least one comment carries
-both: a pair must not claim a link nobody made), a topic alone (-0.25: a name should say what
-hurts). A pair is written as the respondents' own phrase when one contains both halves
-(意識 + 縦割り -> 縦割りの意識), else joined with "：". Themes whose best option scores higher
-choose first, so two themes never get the same name.
+Composing. Options are: a problem alone (-0.10 unless it names its own topic; a subject-less
+predicate never stands alone), topic + problem, a topic alone (-0.25: a name should say what
+hurts). A pair scores (score_t + score_p) / 2 + 0.15 x cohesion, where cohesion is the Jaccard of
+the comments carrying each half, a shared comment counting 1 when the problem follows the topic in
+one sentence, 0.75 when it precedes it there, 0.5 across sentences. A pair needs a comment that
+carries both halves, or (half as cohesive) one that carries the words of both (事業所 … 引き継ぐ
+beside 思いが引き継がれない; not for generic problems, whose words are everywhere): a pair must
+not claim a link nobody made. Its topic must score within 0.20 of the theme's best topic (a theme
+about 庁内 is not 「地域：押し付け合い」 because one comment mentions 地域). A problem said only with
+generic words or only by an ending (関わらない, 進んでしまう) is weak: -0.10, and it pairs only with a
+specific topic. A pair is written as the respondents' own phrase when one contains both halves
+(意識 + 縦割り -> 縦割りの意識), else joined with "：". Themes whose best option scores higher choose
+first, so two themes never get the same name.
 
-Hard rules: a name needs a noun that is not generic (``data/generic_ja.txt``: 支援, 連携, 課題 ...
+Last resort. A theme where no phrase is shared by two members (every member says something else)
+is named from single comments rather than left as テーマN: a topic with a word several members
+share (地域福祉, where every member says 福祉) and a problem of the same comment, flagged
+``fallback``. Only when even that fails does a keyword label stand in.
+
+Hard rules: a name needs a word that is neither generic nor non-topic (支援, 連携, 課題, 難しい ...
 alone never name a theme); no Latin-letter fragments (etc, EX) unless the word is a listed term;
 at most ``max_len`` characters. Every tie is broken by text (code-point order) or label, never by
 input order, and float scores are rounded to 6 decimals before ranking, so the same members give
@@ -63,17 +86,23 @@ __all__ = [
     "load_wordlist",
     "GENERIC_PATH",
     "PROBLEM_PATH",
+    "NONTOPIC_PATH",
+    "GENERIC_TOPICS_PATH",
     "NAME_SEP",
     "WEIGHTS",
 ]
 
 GENERIC_PATH = DATA_DIR / "generic_ja.txt"
 PROBLEM_PATH = DATA_DIR / "problem_ja.txt"
+NONTOPIC_PATH = DATA_DIR / "nontopic_ja.txt"
+GENERIC_TOPICS_PATH = DATA_DIR / "generic_topics_ja.txt"
 NAME_SEP = "："
 WEIGHTS = {"centrality": 0.30, "support": 0.25, "coverage": 0.15, "distinct": 0.20, "specific": 0.10}
 PAIR_COHESION = 0.15  # bonus for a topic and a problem that occur in the same comments (Jaccard)
 TOPIC_ONLY_PENALTY = 0.25  # a name should say what hurts: a topic alone is the last resort
 PROBLEM_ONLY_PENALTY = 0.10  # a problem without its topic (たらい回し alone)
+WEAK_PROBLEM_PENALTY = 0.10  # a problem said with generic words or only an ending (関わらない, 進んでしまう)
+PAIR_TOPIC_GAP = 0.20  # the topic of 「topic：problem」 scores within this of the theme's best topic
 SHORTLIST = 10  # candidates per role and theme that are embedded with ``encode``
 
 
@@ -81,14 +110,17 @@ SHORTLIST = 10  # candidates per role and theme that are embedded with ``encode`
 class ThemeName:
     """The name of one theme (or broad theme).
 
-    name : what to show, e.g. ``相談者：たらい回し``; keyword-based when ``fallback``; may be ``""``
-        when a theme has nothing usable (callers then show テーマN).
+    name : what to show, e.g. ``相談者：たらい回し``; from single comments or keywords when
+        ``fallback``; may be ``""`` when a theme has nothing usable (callers then show テーマN).
     topic, problem : the two halves (either may be ``None``).
     phrases : best candidates as ``(phrase, score, n_comments)``, best first (for tooltips / review).
     rows : row indices of the member comments that carry the topic or the problem, ascending.
     evidence : the name's phrases as written in those comments (NFKC), for checking and quoting.
     n_comments : members of the theme.
-    fallback : no phrase qualified; ``name`` is made of keywords that occur in >= 2 members.
+    fallback : no phrase shared by members qualified: ``name`` comes from single comments (see the
+        module docstring), or is made of keywords that occur in >= 2 members (may be ``""``).
+    support : members carrying each of the name's parts (topic, problem; the predicates grouped
+        under one subject count as one part), in the order of ``evidence``.
     """
 
     label: int
@@ -100,6 +132,7 @@ class ThemeName:
     evidence: tuple[str, ...]
     n_comments: int
     fallback: bool = False
+    support: tuple[int, ...] = ()
 
 
 @lru_cache(maxsize=8)
@@ -160,7 +193,8 @@ class _Group:
     ascii: bool
     concrete: float  # lowest over the occurrences
     problem: bool
-    at_row: dict = field(default_factory=dict)  # row -> (text, verbatim, words, negated), first in the row
+    at_row: dict = field(default_factory=dict)  # row -> (text, verbatim, words, negated, double), first in the row
+    span_at: dict = field(default_factory=dict)  # row -> (start, end) of that first occurrence (NFKC text)
     n_occ: int = 0
     n_verbal: int = 0
 
@@ -172,10 +206,13 @@ class _Group:
             return 0.75
         return self.concrete
 
-    def variant(self, rows: Iterable[int]) -> tuple[str, str, tuple[str, ...], bool]:
+    def variant(self, rows: Iterable[int], shared=None) -> tuple[str, str, tuple[str, ...], bool, bool]:
         """The wording most used in ``rows`` (ties: shorter, then code-point order) as
-        ``(text, verbatim, words, negated)``; the verbatim form is the smallest in code-point
-        order, so row order never matters."""
+        ``(text, verbatim, words, negated, double)``; the verbatim form is the smallest in
+        code-point order, so row order never matters. A double negative (間違っていない) is shown
+        only when nothing else is there; with ``shared`` (words -> bool), wordings whose words are
+        all shared by several members come next: 「情報共有ができていない」 over 「情報共有が難しい」
+        when only one member says 難しい."""
         counts: Counter = Counter()
         best_of: dict[str, tuple] = {}
         for r in rows:
@@ -183,7 +220,8 @@ class _Group:
             counts[v[0]] += 1
             if v[0] not in best_of or v[1] < best_of[v[0]][1]:
                 best_of[v[0]] = v
-        text = min(counts.items(), key=lambda kv: (-kv[1], len(kv[0]), kv[0]))[0]
+        ok = (lambda t: 0 if shared(best_of[t][2]) else 1) if shared is not None else (lambda t: 0)
+        text = min(counts.items(), key=lambda kv: (best_of[kv[0]][4], ok(kv[0]), -kv[1], len(kv[0]), kv[0]))[0]
         return best_of[text]
 
 
@@ -202,6 +240,30 @@ class _Cand:
     concrete: float
     feats: dict
     score: float = 0.0
+    # A topic made of one generic word (行政, 相談: data/generic_topics_ja.txt), or a problem whose
+    # words are all generic (関わらない, 難しくなってしまう): each needs the other half to be specific.
+    generic: bool = False
+    bare: bool = False  # a predicate without its subject (引き継がれない): never a name alone
+    spans: Mapping[int, tuple[int, int]] = field(default_factory=dict)  # row -> first span in that row
+
+
+@dataclass(frozen=True)
+class _Lists:
+    """The word lists as content-word keys (see the module docstring); ``plain`` = generic or
+    non-topic: words that cannot make a name specific."""
+
+    generic: frozenset[str]
+    nontopic: frozenset[str]
+    generic_topics: frozenset[str]
+    problem: frozenset[str]
+    plain: frozenset[str]
+
+
+def _lists(tok, concepts: Mapping[str, str]) -> _Lists:
+    generic = _keys_of(load_wordlist(str(GENERIC_PATH)), tok)
+    nontopic = _keys_of(load_wordlist(str(NONTOPIC_PATH)), tok)
+    topics = _keys_of(load_wordlist(str(GENERIC_TOPICS_PATH)), tok)
+    return _Lists(generic, nontopic, topics, frozenset(concepts), generic | nontopic)
 
 
 def _analyse(texts: Sequence[str], tokenizer) -> tuple[list[list[PhraseOcc]], list[frozenset[str]], list[str]]:
@@ -248,9 +310,8 @@ def name_themes(
     """
     labels, embeddings = check_inputs(texts, labels, embeddings)
     tok = tokenizer if tokenizer is not None else default_tokenizer()
-    generic = _keys_of(load_wordlist(str(GENERIC_PATH)), tok)
     concepts = _concepts(str(PROBLEM_PATH), tok)
-    problem = frozenset(concepts)
+    lists = _lists(tok, concepts)
     occs, word_sets, norms = _analyse(texts, tok)
     n = len(texts)
 
@@ -260,7 +321,12 @@ def name_themes(
     for r, row_occs in enumerate(occs):
         seen: list[tuple] = []
         for o in row_occs:
-            is_problem = o.negated or any(w in problem for w in o.words) or o.text in problem
+            lexical = any(w in lists.problem for w in o.words) or o.text in lists.problem
+            is_problem = o.negated or lexical or o.trouble
+            # A negated problem word (間違っていない, 困っていない, 差がない) is no problem by itself,
+            # but it is still something negative said of its subject: it counts toward the subject's
+            # problems (支援方針は間違っていない beside 支援方針が決まらない) and is never shown.
+            double = o.negated and lexical
             key = o.key
             if o.kind == "noun" and len(o.nouns) == 1 and o.nouns[0] in concepts:
                 key = ("n", concepts[o.nouns[0]])  # 不安 and 不安感 are one problem
@@ -275,19 +341,18 @@ def name_themes(
             g.concrete = min(g.concrete, o.concrete)
             g.n_occ += 1
             g.n_verbal += o.verbal
-            if r not in g.at_row:
-                g.at_row[r] = (o.text, norms[r][o.start : o.end], o.words, o.negated)
+            if r not in g.at_row or (g.at_row[r][4] and not double):
+                g.at_row[r] = (o.text, norms[r][o.start : o.end], o.words, o.negated, double)
+                g.span_at[r] = (o.start, o.end)
             if key not in seen:
                 seen.append(key)
         row_keys.append(seen)
         global_df.update(seen)
     idf = idf_weights(word_sets)
 
-    classes = sorted({int(x) for x in labels if x != NOISE})
-    per_theme: dict[int, list[list]] = {}
-    for c in classes:
-        rows = np.flatnonzero(labels == c)
-        mid = centre(embeddings, rows)
+    def theme_cands(c: int, rows: np.ndarray, mid: np.ndarray, single: bool) -> list[_Cand]:
+        """The theme's candidates; ``single``: also phrases with a word from one comment (the
+        last resort for a theme where nothing else qualifies)."""
         weights = member_weights(embeddings, rows, mid)
         w_of = dict(zip(rows.tolist(), weights.tolist()))
         key_rows: dict[tuple, list[int]] = {}
@@ -298,24 +363,35 @@ def name_themes(
             word_df.update(word_sets[r])
         kw_rank = _keyword_ranks((keywords or {}).get(c, ()), tok)
         lex_centre = lexical_centre(word_sets, rows, weights, idf)
+
+        def shared(words) -> bool:
+            return all(word_df[w] >= 2 for w in words if w in idf)
+
         cands: list[_Cand] = []
         n_c, n_out = len(rows), n - len(rows)
         for key in sorted(key_rows):
             g = groups[key]
             krows = key_rows[key]
             df = len(krows)
-            text, verbatim, words, negated = g.variant(krows)
+            text, verbatim, words, negated, double = g.variant(krows, shared)
+            if double:
+                continue  # only double negatives here: nothing hurts
             # Stopwords (できる, 感) are not content words: they cannot make a phrase "one-comment".
             variant = (text, verbatim, tuple(w for w in words if w in idf), negated)
             if df >= 2:
                 tier = 2
-            elif all(word_df[w] >= 2 for w in variant[2]):
+            elif shared(variant[2]):
                 tier = 1
+            elif single:
+                # Last resort: a phrase of one comment, better with a word several members share
+                # (地域福祉 where 福祉 is in every member).
+                tier = 0 if any(word_df[w] >= 2 for w in variant[2]) else -1
             else:
                 continue  # a word from one comment: never a name
-            cand = _candidate(key, g, variant, krows, tier, generic, problem, max_len)
+            cand = _candidate(key, g, variant, krows, tier, lists, max_len)
             if cand is None:
                 continue
+            cand.spans = g.span_at
             wdf = sum(w_of[r] for r in krows)
             p_in = df / n_c
             p_out = (global_df[key] - df) / n_out if n_out else 0.0
@@ -324,33 +400,70 @@ def name_themes(
                 "support": math.log1p(wdf) / math.log1p(n_c),
                 "coverage": min(1.0, sum(1.0 / (kw_rank[w] + 1) for w in set(cand.words) if w in kw_rank)),
                 "distinct": max(0.0, 1.0 - p_out / p_in),
-                "specific": g.concreteness * sum(w not in generic for w in cand.words) / max(1, len(cand.words)),
+                "specific": g.concreteness * sum(w not in lists.plain for w in cand.words) / max(1, len(cand.words)),
             }
             cands.append(cand)
         _rescore(cands)
-        per_theme[c] = [cands, mid]
+        return cands
 
+    classes = sorted({int(x) for x in labels if x != NOISE})
+    rows_of = {c: np.flatnonzero(labels == c) for c in classes}
+
+    def word_rows(c: int):
+        """``f(candidate)``: the members of theme ``c`` that carry all the candidate's words."""
+        rows = rows_of[c].tolist()
+
+        def of(x: _Cand) -> frozenset[int]:
+            ws = [w for w in x.words if w in idf]
+            return frozenset(r for r in rows if all(w in word_sets[r] for w in ws))
+
+        return of
+
+    def near(r: int, topic: tuple[int, int], problem: tuple[int, int]) -> float:
+        """How closely one comment links a topic and a problem: 1 when the problem follows the topic
+        in one sentence (Japanese puts the predicate after what it is about), 0.75 when it comes
+        first in that sentence, 0.5 in different sentences."""
+        lo, hi = min(topic[1], problem[1]), max(topic[0], problem[0])
+        if lo < hi and any(ch in _SENTENCE_ENDS for ch in norms[r][lo:hi]):
+            return 0.5
+        return 1.0 if topic[0] <= problem[0] else 0.75
+
+    per_theme: dict[int, list] = {}
+    for c in classes:
+        mid = centre(embeddings, rows_of[c])
+        per_theme[c] = [theme_cands(c, rows_of[c], mid, False), mid]
     if encode is not None:
         _rescore_with_encoder(per_theme, encode)
-
-    options = {c: _name_options(per_theme[c][0], max_len) for c in classes}
+    options = {c: _name_options(per_theme[c][0], max_len, word_rows(c), near) for c in classes}
+    # Last resort for a theme where no phrase is shared: the best phrases of single comments, so
+    # the theme still reads as something (flagged ``fallback``) rather than テーマN.
+    last = [c for c in classes if not options[c]]
+    if last:
+        extra = {c: [theme_cands(c, rows_of[c], per_theme[c][1], True), per_theme[c][1]] for c in last}
+        if encode is not None:
+            _rescore_with_encoder(extra, encode)
+        for c in last:
+            options[c] = [o for o in _name_options(extra[c][0], max_len, word_rows(c), near) if o[2] is not None or o[3] is not None]
+            per_theme[c] = extra[c]
     chosen = _assign_distinct(options, frozenset(avoid))
     out: dict[int, ThemeName] = {}
     for c in classes:
         cands = per_theme[c][0]
         n_c = int((labels == c).sum())
-        ranked = sorted(cands, key=_rank_key)[:8]
+        ranked = sorted((x for x in cands if x.tier > 0), key=_rank_key)[:8]
         phrases = tuple((x.text, round(x.score, 4), x.df) for x in ranked)
         opt = chosen.get(c)
         if opt is None:
-            out[c] = ThemeName(c, _fallback_name((keywords or {}).get(c, ()), tok, labels, word_sets, c, generic), None, None,
+            out[c] = ThemeName(c, _fallback_name((keywords or {}).get(c, ()), tok, labels, word_sets, c, lists.generic), None, None,
                                phrases, (), (), n_c, fallback=True)
             continue
         _, text, topic, prob, whole = opt
         parts = [x for x in (topic, prob) if x is not None]
         rows_ = tuple(sorted({r for x in parts for r in x.rows}))
         evidence = (whole.verbatim,) if whole is not None else tuple(x.verbatim for x in parts)
-        out[c] = ThemeName(c, text, topic.text if topic else None, prob.text if prob else None, phrases, rows_, evidence, n_c)
+        support = (whole.df,) if whole is not None else tuple(x.df for x in parts)
+        out[c] = ThemeName(c, text, topic.text if topic else None, prob.text if prob else None, phrases, rows_, evidence, n_c,
+                           fallback=c in last, support=support)
     return out
 
 
@@ -362,21 +475,38 @@ def _keyword_ranks(words: Sequence[str], tok) -> dict[str, int]:
     return ranks
 
 
-def _candidate(key, g: _Group, variant: tuple, rows: list[int], tier: int, generic, problem, max_len: int) -> _Cand | None:
+DEICTIC_PREFIXES = frozenset({"+当", "+自", "+弊", "+我が", "+本"})
+
+
+def _candidate(key, g: _Group, variant: tuple, rows: list[int], tier: int, lists: _Lists, max_len: int) -> _Cand | None:
     text, verbatim, words, negated = variant
     if g.ascii or len(text) < 2 or len(text) > max_len:
         return None
-    specific_nouns = [w for w in g.nouns if w not in generic]
+    if text in lists.nontopic or (g.kind == "noun" and len(key) == 3 and key[1] in DEICTIC_PREFIXES):
+        return None  # 当課, 自課, 場合: point at the speaker or a circumstance, not at who or what
+    plain = lists.plain
+    if g.kind == "bare":
+        # 引き継がれない, 把握できない: the problem half of 「topic：problem」, never a name alone.
+        # Weak (pairs only with a specific topic) when its words are generic (関わらない) or when
+        # only an ending says it went wrong (進んでしまう).
+        weak = all(w in plain for w in words) or not (negated or any(w in lists.problem for w in words))
+        return _Cand(key, text, verbatim, "problem", tier, len(rows), tuple(sorted(rows)), words, (), False, g.concreteness, {},
+                     generic=weak, bare=True)
+    specific_nouns = [w for w in g.nouns if w not in plain]
     if not specific_nouns:
-        return None  # 連携が必要, 支援の課題: generic only
+        if g.kind == "noun" and key == ("n", g.nouns[0]) and g.nouns[0] in lists.generic_topics:
+            # 行政, 相談: a topic only beside a specific problem (行政：不満, 相談：丸投げ).
+            return _Cand(key, text, verbatim, "topic", tier, len(rows), tuple(sorted(rows)), words, g.nouns, False,
+                         g.concreteness, {}, generic=True)
+        return None  # 連携が必要, 支援の課題, 状態になってしまう: generic only
     if g.kind == "predicate" and not g.problem:
         return None  # 会議を開催する: says nothing about what hurts
-    if g.kind == "predicate" and not negated and all(w in problem for w in g.nouns) \
-            and all(w in generic for w in words if w not in g.nouns):
+    if g.kind == "predicate" and not negated and all(w in lists.problem for w in g.nouns) \
+            and all(w in lists.generic for w in words if w not in g.nouns):
         return None  # 不安がある, 差が生じる: the noun alone (不安, 差) says it
     role = "problem" if g.problem else "topic"
     # 支援方針が決まらない / 縦割りの意識 already say who or what is concerned; たらい回し does not.
-    own_topic = g.kind != "noun" and any(w not in problem for w in specific_nouns)
+    own_topic = g.kind != "noun" and any(w not in lists.problem for w in specific_nouns)
     return _Cand(key, text, verbatim, role, tier, len(rows), tuple(sorted(rows)), words, g.nouns, own_topic, g.concreteness, {})
 
 
@@ -395,7 +525,8 @@ def _rank_key(x: _Cand):
 def _shortlist(cands: list[_Cand]) -> list[_Cand]:
     out: list[_Cand] = []
     for role in ("topic", "problem"):
-        out.extend(sorted((x for x in cands if x.role == role), key=_rank_key)[:SHORTLIST])
+        for generic in (False, True):
+            out.extend(sorted((x for x in cands if x.role == role and x.generic == generic), key=_rank_key)[:SHORTLIST])
     return out
 
 
@@ -414,39 +545,74 @@ def _rescore_with_encoder(per_theme: dict[int, list], encode: Encode) -> None:
         _rescore(per_theme[c][0])
 
 
-def _name_options(cands: list[_Cand], max_len: int) -> list[tuple]:
+_SENTENCE_ENDS = frozenset("。！？!?\n")
+
+
+def _name_options(cands: list[_Cand], max_len: int, word_rows=None, near=None) -> list[tuple]:
     """Possible names, best first: ``(score, text, topic | None, problem | None, whole | None)``
     (``whole``: the one phrase that says both halves, when the name is not a "：" join).
 
     Each half comes from its own pool, and only from that pool's best tier: a problem said in one
-    comment is used only when no problem is shared by several comments.
+    comment is used only when no problem is shared by several comments. Generic halves (行政,
+    関わらない) have pools of their own and only pair with a specific other half. ``word_rows(x)``
+    gives the members carrying all of a candidate's words (a pair needs one member saying both);
+    ``near(row, span, span)`` how closely a comment links two phrases (1: same sentence).
     """
-    def pool(role: str) -> list[_Cand]:
-        xs = sorted((x for x in cands if x.role == role), key=_rank_key)
+    def pool(role: str, generic: bool, k: int) -> list[_Cand]:
+        xs = sorted((x for x in cands if x.role == role and x.generic == generic), key=_rank_key)
         if role == "topic":
             # A topic says who or what is concerned: an action (開催) or a quality (基本的) only if
             # nothing else qualifies.
             xs = [x for x in xs if x.concrete >= 0.75] or xs
-        return [x for x in xs if x.tier == xs[0].tier][:5] if xs else []
+        return [x for x in xs if x.tier == xs[0].tier][:k] if xs else []
 
-    topics, problems = pool("topic"), pool("problem")
+    topics, problems = pool("topic", False, 5), pool("problem", False, 5)
+    g_topics, g_problems = pool("topic", True, 3), pool("problem", True, 3)
     # Phrases that say a topic and a problem in the respondents' own words (縦割りの意識 for
     # 意識 + 縦割り): used instead of joining the two halves with "：".
     joined = sorted((x for x in cands if x.role == "problem" and x.own_topic), key=_rank_key)
+    wrows: dict[int, frozenset[int]] = {}
+
+    def w_of(x: _Cand) -> frozenset[int]:
+        if id(x) not in wrows:
+            wrows[id(x)] = word_rows(x) if word_rows is not None else frozenset(x.rows)
+        return wrows[id(x)]
+
+    # The topic of a pair is what the theme is about: one of its best topics, not whichever topic
+    # happens to share a comment with the problem (地域：押し付け合い in a theme about 庁内).
+    # A generic topic has no specificity by definition: it is held to the floor as if it had.
+    lift = {id(t): WEIGHTS["specific"] * t.concrete for t in g_topics}
+    floor = max((t.score for t in topics + g_topics), default=0.0) - PAIR_TOPIC_GAP
+    topics_p = [t for t in topics if t.score >= floor]
+    g_topics_p = [t for t in g_topics if t.score + lift[id(t)] >= floor]
     opts: list[tuple] = []
-    for p in problems:
-        opts.append((p.score - (0.0 if p.own_topic else PROBLEM_ONLY_PENALTY), p.text, None, p, None))
-        for t in topics:
-            if set(t.nouns) & set(p.nouns) or t.text in p.text or p.text in t.text:
+    for p in problems + g_problems:
+        if not p.bare and not p.generic:
+            opts.append((p.score - (0.0 if p.own_topic else PROBLEM_ONLY_PENALTY), p.text, None, p, None))
+        # A generic topic (行政) gives its who or what to a problem that has none (不満, 引き継がれない).
+        for t in topics_p + (g_topics_p if not p.generic and not p.own_topic else []):
+            if set(t.nouns) & set(p.words) or t.text in p.text or p.text in t.text:
                 continue
             a, b = set(t.rows), set(p.rows)
-            if not a & b:
-                continue  # no comment says both: the pair would claim a link nobody made
-            cohesion = len(a & b) / len(a | b)
-            score = (t.score + p.score) / 2 + PAIR_COHESION * cohesion
+            if a & b:
+                # Jaccard of the comments carrying each half, a shared comment counting fully when
+                # it says both in one sentence (担当業務外であると、…丸投げになっている).
+                link = sum(near(r, t.spans[r], p.spans[r]) if near is not None else 1.0 for r in sorted(a & b))
+                cohesion = link / len(a | b)
+            elif not p.generic:
+                # No comment says both phrases; one that says both in other words (事業所 … 引き継ぐ
+                # beside 思いが引き継がれない) still links them, more weakly. Not for a generic
+                # problem: 対応 is in every other comment (範囲：対応できない from 「対応できる範囲」).
+                wa, wb = w_of(t), w_of(p)
+                if not wa & wb:
+                    continue  # no comment says both: the pair would claim a link nobody made
+                cohesion = 0.5 * len(wa & wb) / len(wa | wb)
+            else:
+                continue
+            score = (t.score + p.score) / 2 + PAIR_COHESION * cohesion - (WEAK_PROBLEM_PENALTY if p.generic else 0.0)
             if p.own_topic:
                 score -= PROBLEM_ONLY_PENALTY / 2  # the problem already names its topic: prefer it alone
-            both = set(t.nouns) | set(p.nouns)
+            both = set(t.nouns) | set(p.nouns if not p.bare else p.words)
             whole = next((x for x in joined if both <= set(x.words) and len(x.text) <= max_len), None)
             if whole is not None:
                 opts.append((score, whole.text, t, p, whole))

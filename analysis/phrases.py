@@ -10,6 +10,12 @@ Three shapes are extracted from each comment, always from the comment's own word
                「情報共有がうまくできていませんでした」 -> 情報共有がうまくできていない,
                「参加を拒む部署」 -> 参加を拒む, 「役割分担が曖昧であったり」 -> 役割分担が曖昧,
                「丸投げになっている」 -> 丸投げになる, 「決まりません」 -> 決まらない.
+               Endings that say something went wrong are kept and flagged ``trouble``: てしまう
+               (「止まってしまう」), にくい / づらい / かねる (「相談しづらい」), すぎる, てほしい.
+``bare``       a predicate without its subject, only when negated or flagged ``trouble``:
+               「思いが引き継がれない」 -> 引き継がれない, 「直接把握出来ない」 -> 把握出来ない,
+               「関わりにくいところ」 -> 関わりにくい. Respondents rarely give the same subject twice;
+               the same failing action (引き継ぐ, 把握) is what several comments share.
 
 Each occurrence carries a grouping ``key`` built from normalised forms (so 取組 and 取り組み, or
 できない and できていない, are one candidate) and its span in the analysed (NFKC) text, so every
@@ -24,7 +30,7 @@ from typing import Sequence
 
 from .tokens import Morpheme
 
-__all__ = ["PhraseOcc", "extract_phrases", "render_predicate"]
+__all__ = ["PhraseOcc", "Predicate", "extract_phrases", "render_predicate"]
 
 NOUN_MAX_CHARS = 16
 PART_MAX_CHARS = 10  # each side of 「NのN」 and the subject of a predicate
@@ -37,8 +43,13 @@ NEGATIONS = frozenset({"ない", "無い", "ぬ", "ず", "ん"})
 DROP_AUX = frozenset({"た", "だ", "です", "ます", "う", "よう", "らしい", "そう", "みたい"})
 # Aspect verbs after て/で, dropped at the end: されている -> される, なってしまう -> なる.
 ASPECT = frozenset({"いる", "居る", "しまう", "仕舞う", "おく", "置く", "ある", "有る", "くる", "来る", "いく", "行く"})
-# Suffixes that never name anything themselves: 民生委員等 -> 民生委員, 住民さん -> 住民.
-JUNK_SUFFIX = frozenset({"等", "など", "ら", "達", "たち", "さん", "様", "方", "殿"})
+# Endings that say an outcome is unwanted or hard (なってしまう, 相談しづらい, 対応しかねる, 増やし
+# 過ぎる, 理解してほしい): kept in the text and flagged, so a predicate can say what hurts without
+# a word of the problem list. しまう / ほしい only after て / で (しまう alone is a verb).
+TROUBLE_AFTER_TE = frozenset({"しまう", "仕舞う", "ほしい", "欲しい"})
+TROUBLE_ENDINGS = frozenset({"ちゃう", "じゃう", "にくい", "難い", "づらい", "辛い", "がたい", "かねる", "兼ねる", "過ぎる", "すぎる"})
+# Suffixes that never name anything themselves: 民生委員等 -> 民生委員, 住民さん -> 住民, 部署ごと -> 部署.
+JUNK_SUFFIX = frozenset({"等", "など", "ら", "達", "たち", "さん", "様", "方", "殿", "ごと", "毎"})
 # に / と + these verbs are compound particles (について, に対して, に関する, によって, において,
 # にとって, にわたる, として), not predicates.
 COMPOUND_HEADS = {
@@ -60,6 +71,8 @@ class PhraseOcc:
     nouns : content keys of the nouns (the topic words).
     words : content keys of every content word (nouns, predicate head, adverbs).
     negated : the predicate is negated (できない, 決まらない, 理解がない).
+    trouble : the predicate ends in an ending that says the outcome is unwanted or hard (なってしまう,
+        相談しづらい, 増やし過ぎる, 理解してほしい); see ``TROUBLE_*``.
     ascii : a word outside the terms list is written in Latin letters (etc, EX, CW).
     concrete : how much the nouns name a thing: 1.0 with a listed term or a compound of two or
         more nouns (地域住民, 支援方針), 0.75 for one plain noun, 0.5 for one noun that SudachiPy
@@ -80,6 +93,18 @@ class PhraseOcc:
     ascii: bool = False
     concrete: float = 1.0
     verbal: bool = False
+    trouble: bool = False
+
+
+@dataclass(frozen=True)
+class Predicate:
+    """A parsed predicate: morphemes ``[start, end)``, display ``text``, content ``words``."""
+
+    end: int
+    text: str
+    words: tuple[str, ...]
+    negated: bool
+    trouble: bool
 
 
 def _is_core_noun(m: Morpheme) -> bool:
@@ -97,7 +122,8 @@ def _is_suffix(m: Morpheme) -> bool:
     if m.term:
         return False
     if m.pos[0] == "接尾辞":
-        return m.pos[1] in ("名詞的", "形状詞的")
+        # Adverbial suffixes (各機関とも, 三日おき) end a phrase rather than build a compound.
+        return m.pos[1] in ("名詞的", "形状詞的") and m.pos[2] != "副詞可能"
     # One-kanji nouns dropped as stopwords (感, 者, 先) still belong to the compound they end:
     # 忌避感, 拒否感 must not be cut to 忌避, 拒否.
     return m.pos[0] == "名詞" and m.content is None and len(m.surface) == 1 and "\u4e00" <= m.surface <= "\u9fff"
@@ -204,11 +230,12 @@ def _mizen(m: Morpheme) -> str | None:
     return None
 
 
-def render_predicate(ms: Sequence[Morpheme], k: int) -> tuple[int, str, tuple[str, ...], bool] | None:
+def render_predicate(ms: Sequence[Morpheme], k: int) -> Predicate | None:
     """Parse the predicate starting at morpheme ``k`` and normalise its ending.
 
-    Returns ``(end index, text, content words, negated)`` or ``None`` when there is no predicate
-    or its ending cannot be made into a plain form (volitional しよう, obligation なければ).
+    Returns a :class:`Predicate` or ``None`` when there is no predicate or its ending cannot be made
+    into a plain form (volitional しよう, obligation なければ). Tense, politeness and aspect
+    (ている) are dropped; negation and the ``TROUBLE_*`` endings (てしまう, づらい) are kept.
     """
     n = len(ms)
     i = k
@@ -288,7 +315,8 @@ def render_predicate(ms: Sequence[Morpheme], k: int) -> tuple[int, str, tuple[st
             before = ms[kept[-2]]
             if last.pos[0] == "助動詞" and last.lemma in DROP_AUX:
                 kept.pop()
-            elif last.pos[0] == "動詞" and last.pos[1] == "非自立可能" and last.lemma in ASPECT and before.surface in ("て", "で"):
+            elif last.pos[0] == "動詞" and last.pos[1] == "非自立可能" and last.lemma in ASPECT \
+                    and last.lemma not in TROUBLE_AFTER_TE and before.surface in ("て", "で"):
                 kept.pop()
             elif last.pos[0] == "助詞":
                 kept.pop()
@@ -306,14 +334,45 @@ def render_predicate(ms: Sequence[Morpheme], k: int) -> tuple[int, str, tuple[st
         text = "".join(ms[j].surface for j in kept[:-1]) + tail
         negated = False
         end = kept[-1] + 1
-    # Content words of the predicate: adverbs and the head; light aspect verbs say nothing.
+    # Content words of the predicate: adverbs and the head; light aspect verbs and the trouble
+    # endings (a flag, not a word) say nothing by themselves.
     words = tuple(
         ms[j].content or ms[j].lemma
         for j in parts
         if j < end and (ms[j].pos[0] in ("副詞", "動詞", "形容詞", "形状詞") or j == chain[0]) and not (j != chain[0] and ms[j].lemma in ASPECT)
-        and not (j != chain[0] and ms[j].lemma in NEGATIONS)
+        and not (j != chain[0] and ms[j].lemma in NEGATIONS) and not (j != chain[0] and _is_trouble(ms, j))
     )
-    return end, text, words, negated
+    trouble = any(_is_trouble(ms, j) for j in chain if j < end and j != chain[0])
+    return Predicate(end, text, words, negated, trouble)
+
+
+_BARE_MARKS = NEGATIONS | TROUBLE_AFTER_TE | TROUBLE_ENDINGS
+
+
+def _is_trouble(ms: Sequence[Morpheme], j: int) -> bool:
+    m = ms[j]
+    if m.lemma in TROUBLE_ENDINGS and m.pos[0] in ("動詞", "形容詞", "接尾辞"):
+        return True
+    return m.lemma in TROUBLE_AFTER_TE and m.pos[1] == "非自立可能" and j > 0 and ms[j - 1].surface in ("て", "で")
+
+
+def _bare_head(ms: Sequence[Morpheme], i: int) -> bool:
+    """Can a subject-less predicate start at morpheme ``i``? A content verb or adjective, or a サ変
+    noun before する / できる (把握できない), never a compound particle (に関して)."""
+    m = ms[i]
+    if m.term or m.content is None:
+        return False
+    p = m.pos
+    if p[0] == "名詞":
+        return p[2].startswith("サ変") and i + 1 < len(ms) and ms[i + 1].pos[0] == "動詞" and ms[i + 1].lemma in ("する", "為る", "できる", "出来る")
+    if not ((p[0] == "動詞" or p[0] == "形容詞") and p[1] == "一般"):
+        return False
+    if i > 0 and ms[i - 1].surface in COMPOUND_HEADS and ms[i - 1].pos[0] == "助詞" and m.lemma in COMPOUND_HEADS[ms[i - 1].surface]:
+        return False
+    if m.lemma in ("関わる", "拘る") and i > 0 and ms[i - 1].surface in ("に", "も"):
+        return False  # にも関わらず means "despite"
+    # A verb right after a サ変 noun belongs to it (把握 + できない), not a predicate of its own.
+    return not (i > 0 and ms[i - 1].pos[0] == "名詞" and ms[i - 1].pos[2].startswith("サ変") and m.lemma in ("する", "為る", "できる", "出来る"))
 
 
 def extract_phrases(ms: Sequence[Morpheme]) -> list[PhraseOcc]:
@@ -329,7 +388,13 @@ def extract_phrases(ms: Sequence[Morpheme]) -> list[PhraseOcc]:
     count comments, not occurrences.
     """
     out: list[PhraseOcc] = []
-    latin = any(not m.term and _has_latin(m.surface) for m in ms)
+    # Spans are slices of the whole text (its morphemes cover it): one join instead of one per span.
+    full = "".join(m.surface for m in ms)
+    base = ms[0].begin if ms else 0
+    latin = _has_latin(full) and any(not m.term and _has_latin(m.surface) for m in ms)
+
+    def _span_text(ms, a, b):  # noqa: ANN001 - shadows the module helper with a faster slice
+        return full[ms[a].begin - base : ms[b - 1].end - base]
 
     def _ascii(ms, a, b):  # noqa: ANN001 - most comments have no Latin letters at all
         return latin and any(not ms[k].term and _has_latin(ms[k].surface) for k in range(a, b))
@@ -376,7 +441,9 @@ def extract_phrases(ms: Sequence[Morpheme]) -> list[PhraseOcc]:
         if b >= n:
             continue
         m = ms[b]
-        if m.pos[0] == "助詞" and m.pos[1] in ("格助詞", "係助詞") and m.surface in CASE_PARTICLES:
+        # After a noun, が is the case particle even where SudachiPy says 接続助詞 (seen after a
+        # listed term: 見守りが続かない).
+        if m.pos[0] == "助詞" and (m.pos[1] in ("格助詞", "係助詞") or m.surface == "が") and m.surface in CASE_PARTICLES:
             pred_at, particle = b + 1, m.surface
         elif ms[b - 1].pos[2] == "サ変可能" and m.pos[0] == "動詞" and m.lemma in ("する", "為る"):
             pred_at, particle = b, ""  # 協力してもらえない, 関与しない
@@ -387,15 +454,31 @@ def extract_phrases(ms: Sequence[Morpheme]) -> list[PhraseOcc]:
         parsed = render_predicate(ms, pred_at)
         if parsed is None:
             continue
-        end, ptext, pwords, negated = parsed
+        end, ptext, pwords, negated, trouble = parsed.end, parsed.text, parsed.words, parsed.negated, parsed.trouble
         if len(ptext) > PREDICATE_MAX_CHARS:
             continue
         for k, nouns, stext, concrete in subs:
             if not nouns:
                 continue
             text = stext + particle + ptext
-            key = ("p",) + nouns + ("|",) + pwords + (("NEG",) if negated else ())
+            key = ("p",) + nouns + ("|",) + pwords + (("NEG",) if negated else ()) + (("TRB",) if trouble else ())
             words = nouns + tuple(w for w in pwords if w not in nouns)
-            out.append(PhraseOcc("predicate", key, text, ms[k].begin, ms[end - 1].end, nouns, words, negated, _ascii(ms, k, end), concrete))
+            out.append(PhraseOcc("predicate", key, text, ms[k].begin, ms[end - 1].end, nouns, words, negated, _ascii(ms, k, end), concrete,
+                                 trouble=trouble))
+    # A subject-less predicate is kept only when negated or troubled: look for heads just before
+    # a negation or trouble ending only (a few per comment) instead of parsing at every verb.
+    heads = sorted({i for j, m in enumerate(ms) if m.lemma in _BARE_MARKS for i in range(max(0, j - 7), j)})
+    for i in heads:
+        if not _bare_head(ms, i):
+            continue
+        parsed = render_predicate(ms, i)
+        if parsed is None or not (parsed.negated or parsed.trouble) or not parsed.words or len(parsed.text) > PREDICATE_MAX_CHARS:
+            continue
+        key = ("v",) + parsed.words + (("NEG",) if parsed.negated else ()) + (("TRB",) if parsed.trouble else ())
+        out.append(PhraseOcc("bare", key, parsed.text, ms[i].begin, ms[parsed.end - 1].end, (), parsed.words, parsed.negated,
+                             _ascii(ms, i, parsed.end), 0.5, trouble=parsed.trouble))
+    # A サ変 noun's own predicate (理解してほしい) is already there with the noun as its subject.
+    spans = {(p.start, p.end) for p in out if p.kind == "predicate"}
+    out = [p for p in out if p.kind != "bare" or (p.start, p.end) not in spans]
     out.sort(key=lambda p: (p.start, p.kind, p.end, p.text))
     return out

@@ -1,12 +1,14 @@
 """Theme names and summaries side by side with today's keyword labels, plus timings.
 
-    python bench/naming_demo.py              # seed themes (hand-made + KMeans) and timings
-    python bench/naming_demo.py --pipeline   # also the default pipeline run on the seed, named with
-                                             # the run's own encoder (needs the embedding model; ~15 s)
+    python bench/naming_demo.py                  # seed themes (hand-made + KMeans) and timings
+    python bench/naming_demo.py --run RUN_DIR    # also a saved run: its names then and now, with three
+                                                 # member comments per theme (the run's own embedder)
+    python bench/naming_demo.py --no-timings     # names only
 
 Themes here use a model-free stand-in embedding (character 2-3-gram TF-IDF, as in the tests) unless
-``--pipeline`` is given. Timings: naming + summaries on synthetic corpora of 1,000 and 10,000
-comments with 100 themes (cold tokenizer, so SudachiPy analysis is included), and word search.
+``--run`` is given. Timings: naming + summaries on synthetic corpora of 1,000 and 10,000
+comments with 100 themes (cold tokenizer, so SudachiPy analysis is included), and word search, with
+the load average at the start of each measurement (2 shared cores: read timings against it).
 Results go to ``bench/results/naming-<time>.md``.
 """
 
@@ -57,6 +59,35 @@ def char_space(texts, dims: int | None = None):
     return encode(texts), encode
 
 
+def synthetic_texts(n: int, seed: int = 0) -> list[str]:
+    """``n`` distinct synthetic comments, as ``bench/synthetic.py`` makes them (two or three clauses
+    of seed comments of one partnership category, a lead-in and an ending), built here from the seed's
+    current columns (``synthetic.py`` still expects the older ``category`` / ``role`` columns)."""
+    from synthetic import ENDINGS, LEADS, clauses
+
+    base = load_seed()
+    cat_col = next((c for c in base.columns if c not in ("comment_id", "text", "text_norm", "emphasis", "position", "source_line")), None)
+    cats_of = base[cat_col].astype(str).tolist() if cat_col else [""] * len(base)
+    rng = np.random.default_rng(seed)
+    by_cat: dict[str, list[str]] = {}
+    for text, cat in zip(base["text_norm"], cats_of):
+        by_cat.setdefault(cat, []).extend(clauses(text))
+    cats = list(by_cat)
+    seen: set[str] = set()
+    out: list[str] = []
+    while len(out) < n:
+        pool = by_cat[cats[rng.integers(len(cats))]]
+        k = 2 if rng.random() < 0.7 else 3
+        if len(pool) < k:
+            continue
+        picks = [pool[i] for i in rng.choice(len(pool), size=k, replace=False)]
+        text = LEADS[rng.integers(len(LEADS))] + "、".join(picks) + ENDINGS[rng.integers(len(ENDINGS))]
+        if text not in seen:
+            seen.add(text)
+            out.append(text)
+    return out
+
+
 def old_labels(texts, labels) -> dict[int, str]:
     """Today's labels: c-TF-IDF keywords without the terms list, nouns first, three joined with ・."""
     tok = SudachiTokenizer(terms=NO_TERMS)
@@ -92,21 +123,53 @@ def show(title: str, texts, labels, emb, encode, lines: list[str], ids=None) -> 
                      f"| {named['lexical'][c].name or '(テーマ' + str(c + 1) + ')'} | {quote} |")
 
 
+def saved_run(path: str, lines: list[str]) -> None:
+    """A saved run's themes: the name it was saved with, today's name, and three member comments
+    (those carrying the name first, then the closest to the theme's centre), as the pipeline names
+    them (:func:`analysis.describe.naming_space`)."""
+    from analysis.describe import naming_space
+    from analysis.runs import load_run
+
+    run = load_run(path)
+    table = run.table()
+    texts = table["text"].astype(str).tolist()
+    labels = table["cluster"].to_numpy()
+    kw = {int(r.cluster): list(r.keywords) for r in run.clusters.itertuples()}
+    old = {int(r.cluster): str(r.label) for r in run.clusters.itertuples()}
+    space, encode = naming_space(run.embedder(), texts, np.asarray(run.embeddings))
+    space = np.asarray(space, dtype=np.float32)
+    names = name_themes(texts, labels, space, kw, encode=encode)
+    lines.append(f"\n### Saved run {Path(path).name} (the run's own embedder)\n")
+    lines.append("| theme | n | saved name | name now | topic / problem | members (first 50 characters) |")
+    lines.append("|---|---|---|---|---|---|")
+    for c in sorted(names):
+        nm = names[c]
+        rows = np.flatnonzero(labels == c)
+        mid = space[rows].astype(np.float64).mean(axis=0)
+        close = space[rows].astype(np.float64) @ mid
+        order = sorted(range(len(rows)), key=lambda i: (int(rows[i]) not in nm.rows, -round(float(close[i]), 9), int(rows[i])))
+        quotes = " ／ ".join("「" + texts[rows[i]][:50].replace("|", "｜") + "」" for i in order[:3])
+        shown = (nm.name or f"(テーマ{c + 1})") + (" †" if nm.fallback else "")
+        lines.append(f"| {c} | {nm.n_comments} | {old.get(c, '')} | {shown} | {nm.topic or '–'} / {nm.problem or '–'} | {quotes} |")
+    lines.append("\n† last resort: no phrase is shared by two members; named from single comments.")
+
+
 def timings(lines: list[str]) -> list[dict]:
+    import os
+
     from sklearn.cluster import MiniBatchKMeans
-    from synthetic import synthetic_comments
 
     rows = []
     lines.append("\n### Timings (synthetic corpora, 100 themes, new tokenizer per call so SudachiPy analysis is included)\n")
-    lines.append("| comments | encode | names s | summaries s | total s | index build s "
+    lines.append("| comments | encode | names s | summaries s | total s | load avg 1 / 5 min | index build s "
                  "| matches() ms median / p95 / max (11 queries x 5) | mask() ms median / max |")
-    lines.append("|---|---|---|---|---|---|---|---|")
+    lines.append("|---|---|---|---|---|---|---|---|---|")
     queries = ["たらいまわし", "守秘義務", "取組", "ケアマネ", "支援", "情報共有 民生委員", "社協", "ｿｰｼｬﾙ", "機関", "地域", "会議"]
     # Warm-up: the SudachiPy dictionary and the word lists load once per process (as in the app).
     warm = load_seed()["text_norm"].tolist()[:20]
     name_themes(warm, np.arange(20) % 2, np.eye(20), tokenizer=SudachiTokenizer())
     for n in (1000, 10000):
-        texts = synthetic_comments(n, seed=0)["text_norm"].tolist()
+        texts = synthetic_texts(n, seed=0)
         emb, encode = char_space(texts, dims=128)
         labels = MiniBatchKMeans(100, random_state=0, n_init=3).fit_predict(emb)
         kw = keywords(texts, labels, SudachiTokenizer())
@@ -127,6 +190,7 @@ def timings(lines: list[str]) -> list[dict]:
             per_mask.append((time.perf_counter() - t) * 1000)
         for mode, enc in (("lexical", None), ("stand-in", encode)):
             tok = SudachiTokenizer()
+            load = os.getloadavg()
             t = time.perf_counter()
             names = name_themes(texts, labels, emb, kw, tokenizer=tok, encode=enc)
             t_names = time.perf_counter() - t
@@ -134,8 +198,9 @@ def timings(lines: list[str]) -> list[dict]:
             summarize_themes(texts, labels, emb, tokenizer=tok, encode=enc, names=names)
             t_sum = time.perf_counter() - t
             rows.append({"n": n, "encode": mode, "names_s": t_names, "summaries_s": t_sum, "index_s": t_index,
-                         "query_ms": per_query, "mask_ms": per_mask})
-            lines.append(f"| {n:,} | {mode} | {t_names:.2f} | {t_sum:.2f} | {t_names + t_sum:.2f} | {t_index:.2f} "
+                         "query_ms": per_query, "mask_ms": per_mask, "load": load[:2],
+                         "with_problem": sum(x.problem is not None for x in names.values()), "themes": len(names)})
+            lines.append(f"| {n:,} | {mode} | {t_names:.2f} | {t_sum:.2f} | {t_names + t_sum:.2f} | {load[0]:.2f} / {load[1]:.2f} | {t_index:.2f} "
                          f"| {np.median(per_query):.1f} / {np.percentile(per_query, 95):.1f} / {max(per_query):.1f} "
                          f"| {np.median(per_mask):.1f} / {max(per_mask):.1f} |")
     return rows
@@ -154,21 +219,9 @@ def main() -> None:
 
     km = KMeans(8, random_state=0, n_init=10).fit_predict(emb)
     show("Seed, KMeans k=8 on the stand-in embedding", texts, km, emb, encode, lines, ids)
-    if "--pipeline" in sys.argv:
-        from analysis.config import PipelineConfig
-        from analysis.pipeline import run_pipeline
-        from analysis.search import QueryEncoder
-
-        cfg = PipelineConfig()
-        run = run_pipeline(seed, cfg)
-        enc = QueryEncoder(texts, cfg.embedding, cfg.seed).encode
-        labels = run.assignments["cluster"].to_numpy()
-        show("Seed, default pipeline run (HDBSCAN themes; encode = the run's QueryEncoder)", texts, labels, run.embeddings, enc, lines, ids)
-        broad = run.assignments["broad"].to_numpy()
-        fine = name_themes(texts, labels, run.embeddings, encode=enc)
-        bn = name_themes(texts, broad, run.embeddings, encode=enc, avoid=[x.name for x in fine.values()])
-        lines.append("\nBroad themes: " + " / ".join(f"{c}: {bn[c].name}" for c in sorted(bn)))
-    rows = timings(lines)
+    if "--run" in sys.argv:
+        saved_run(sys.argv[sys.argv.index("--run") + 1], lines)
+    rows = timings(lines) if "--no-timings" not in sys.argv else []
     from report import save
 
     save("naming", rows, "\n".join(lines) + "\n")

@@ -11,7 +11,7 @@ from sklearn.cluster import KMeans
 
 from analysis.corpus import normalize_text
 from analysis.keywords import cluster_keywords
-from analysis.naming import GENERIC_PATH, NAME_SEP, load_wordlist, name_themes
+from analysis.naming import GENERIC_PATH, GENERIC_TOPICS_PATH, NAME_SEP, NONTOPIC_PATH, load_wordlist, name_themes
 from analysis.summaries import clauses, summarize_themes
 from analysis.phrases import extract_phrases
 from analysis.tokens import NO_TERMS, TERMS_PATH, SudachiTokenizer, default_tokenizer, parse_terms
@@ -129,6 +129,19 @@ def test_keywords_use_whole_terms(tok):
         ("責められることへの忌避感がある", "noun", "忌避感"),  # 感 (a stopword) stays on its compound
         ("委託先の事業所", "noun_no", "委託先の事業所"),
         ("情報共有ができていませんでした", "predicate", "情報共有ができていない"),
+        # Subject-less predicates, kept when negated or ending in a trouble ending.
+        ("異動により思いが引き継がれないことで", "bare", "引き継がれない"),
+        ("コーディネーターが直接把握出来ない", "bare", "把握出来ない"),
+        ("関わりにくいところは", "bare", "関わりにくい"),
+        # Endings that say it went wrong stay in the text.
+        ("関係性が難しくなってしまう", "predicate", "関係性が難しくなってしまう"),
+        ("相談しづらい部署がある", "predicate", "相談しづらい"),
+        ("もう少し理解してほしい", "predicate", "理解してほしい"),
+        # 各部署ごと is 部署, 各機関とも責任感 is not one compound.
+        ("各部署ごとに仕事の範囲を決めて", "noun", "各部署"),
+        ("各機関とも責任感が中途半端", "noun", "責任感"),
+        # が after a listed term, tagged 接続助詞 by SudachiPy, still marks a subject.
+        ("地域住民の見守りが続かない", "predicate", "見守りが続かない"),
     ],
 )
 def test_phrase_shapes(tok, text, kind, expected):
@@ -143,6 +156,17 @@ def test_phrases_skip_fragments_and_compound_particles(tok):
     assert not any("しない" in t for t in texts)  # しなければならない is an obligation
     negated = [p for p in extract_phrases(tok.morphemes("役割分担が決まっていない")) if p.kind == "predicate"]
     assert negated and negated[0].negated and "NEG" in negated[0].key
+
+
+def test_trouble_endings_and_bare_predicates(tok):
+    occ = {p.text: p for p in extract_phrases(tok.morphemes("つながりが途切れてしまう。窓口に相談しづらい。"))}
+    assert occ["つながりが途切れてしまう"].trouble and not occ["つながりが途切れてしまう"].negated
+    assert occ["相談しづらい"].trouble
+    assert "TRB" in occ["つながりが途切れてしまう"].key
+    # Plain predicates have no subject-less twin: only what went wrong is worth sharing.
+    texts = {(p.kind, p.text) for p in extract_phrases(tok.morphemes("会議を開催する。役割を担っているにも関わらず、積極的でない"))}
+    assert not any(k == "bare" for k, _ in texts)
+    assert ("bare", "関わらない") not in texts  # にも関わらず means "despite"
 
 
 def test_predicate_variants_group_by_normalised_key(tok):
@@ -314,3 +338,123 @@ def test_summaries_quote_a_central_clause(texts, hand, emb):
             assert s.text == texts[s.row][s.start : s.end]
             assert hand[s.row] == c and 10 <= len(s.text) <= 70
             assert s.n_comments == int((hand == c).sum())
+
+
+# --------------------------------------------------------------------------- names say topic and problem
+
+
+def part_supported(nm, texts, labels, tok) -> bool:
+    """Every part of the name is carried by >= 2 members (its predicates grouped under one subject
+    count as one part), or all its content words occur in >= 2 members."""
+    members = [normalize_text(t) for t, lab in zip(texts, labels) if lab == nm.label]
+    word_sets = [{m.content for m in tok.morphemes(t) if m.content} for t in members]
+    assert len(nm.support) == len(nm.evidence)
+    for ev, n in zip(nm.evidence, nm.support):
+        if not any(ev in m for m in members):
+            return False
+        if n >= 2:
+            continue
+        # The phrase's words as analysed where a member wrote it (context changes SudachiPy's split).
+        home = next(m for m in members if ev in m)
+        at = home.index(ev)
+        keys = [m.content for m in tok.morphemes(home) if m.content and at <= m.begin and m.end <= at + len(ev)]
+        if not keys or any(sum(k in ws for ws in word_sets) < 2 for k in keys):
+            return False
+    return True
+
+
+def has_problem(nm) -> bool:
+    return nm.problem is not None
+
+
+@pytest.mark.parametrize("encoded", [False, True])
+def test_seed_names_say_topic_and_problem(texts, hand, emb, tok, encoded):
+    """On the hand-made themes and on KMeans themes of the seed: names from shared phrases, never a
+    bare generic or non-topic word, and at least 80 % of them say what goes wrong."""
+    generic = set(load_wordlist(str(GENERIC_PATH)))
+    plain = generic | set(load_wordlist(str(NONTOPIC_PATH)))
+    assert set(load_wordlist(str(GENERIC_TOPICS_PATH))) <= generic
+    encode = char_encoder(texts) if encoded else None
+    km = KMeans(8, random_state=0, n_init=10).fit_predict(emb)
+    all_names = []
+    for labels in (hand, km):
+        names = name_themes(texts, labels, emb, keywords_for(texts, labels, tok), encode=encode)
+        assert len({n.name for n in names.values()}) == len(names)
+        for nm in names.values():
+            assert nm.name and not nm.fallback, nm
+            assert nm.name not in plain, nm  # never 行政, 相談, 状態 ... alone
+            assert {w.key for w in tok.content_words(nm.name)} - plain, nm
+            assert not re.search("[A-Za-z]", nm.name) and len(nm.name) <= 24
+            assert part_supported(nm, texts, labels, tok), nm
+            if nm.topic is not None:
+                assert nm.topic not in plain or nm.problem is not None, nm
+                assert not nm.topic.startswith(("当", "自課")), nm
+        all_names.extend(names.values())
+    share = sum(map(has_problem, all_names)) / len(all_names)
+    assert share >= 0.8, [n.name for n in all_names]
+
+
+@pytest.mark.parametrize("encoded", [False, True])
+def test_seed_kmeans_names_do_not_depend_on_row_order(texts, emb, tok, encoded):
+    labels = KMeans(8, random_state=0, n_init=10).fit_predict(emb)
+    kw = keywords_for(texts, labels, tok)
+    encode = char_encoder(texts) if encoded else None
+    ref = {c: (n.name, n.evidence, n.support) for c, n in name_themes(texts, labels, emb, kw, encode=encode).items()}
+    order = np.random.default_rng(3).permutation(len(texts))
+    got = name_themes([texts[i] for i in order], labels[order], emb[order], kw, encode=encode)
+    assert {c: (n.name, n.evidence, n.support) for c, n in got.items()} == ref
+
+
+def small_space(labels):
+    labels = np.asarray(labels)
+    emb = np.eye(labels.max() + 1)[labels] + 0.01
+    return emb / np.linalg.norm(emb, axis=1, keepdims=True)
+
+
+OTHER = ["地域住民の見守りが薄れている。", "地域住民の見守りが続かない。"]  # a second theme, for contrast
+
+
+def test_deictic_words_are_never_topics():
+    texts = ["当課に相談が丸投げされる。当課で抱えきれない。", "当課へ丸投げになっている相談が多い。",
+             "当課が対応すべき範囲がわからず、丸投げになる。", "窓口の職員が少なく、当課に丸投げされる。"] + OTHER
+    labels = [0, 0, 0, 0, 1, 1]
+    names = name_themes(texts, np.array(labels), small_space(labels))
+    assert "当課" not in names[0].name and "丸投げ" in names[0].name
+    assert names[1].problem is not None and "見守り" in names[1].name
+
+
+def test_a_shared_failing_action_names_the_problem():
+    # 引き継ぐ is in two comments, never with the same subject: 事業所：引き継がれない.
+    texts = ["委託事業所として行政から引き継ぐ際に、認識のズレを感じる。", "異動のたびに思いが引き継がれない。",
+             "事業所の職員は熱心だが、書類が多い。", "事業所への説明が足りず、方針が引き継がれない。"] + OTHER
+    labels = [0, 0, 0, 0, 1, 1]
+    nm = name_themes(texts, np.array(labels), small_space(labels))[0]
+    assert nm.name == "事業所" + NAME_SEP + "引き継がれない" and nm.support == (3, 2)
+
+
+def test_generic_topics_need_a_specific_problem():
+    texts = ["行政への不満が強い。", "相談者は行政の窓口に不満を抱えている。", "行政の対応が難しいと感じる。", "行政との連携が難しい。"] + OTHER
+    labels = [0, 0, 0, 0, 1, 1]
+    nm = name_themes(texts, np.array(labels), small_space(labels))[0]
+    assert nm.topic == "行政" and "不満" in nm.problem
+    # 行政 + 難しい says nothing: no name rather than 「行政：難しい」.
+    texts = ["行政の対応が難しいと感じる。", "行政との連携が難しい。", "行政の相談が難しい。"] + OTHER
+    labels = [0, 0, 0, 1, 1]
+    nm = name_themes(texts, np.array(labels), small_space(labels))[0]
+    assert nm.fallback and not nm.name.startswith("行政" + NAME_SEP) and "難し" not in nm.name
+
+
+def test_a_double_negative_is_no_problem():
+    texts = ["自分たちの支援方針は間違っていないと考えている。", "支援方針は間違っていないと言われる。", "支援方針を共有している。"] + OTHER
+    labels = [0, 0, 0, 1, 1]
+    nm = name_themes(texts, np.array(labels), small_space(labels))[0]
+    assert nm.name == "支援方針" and nm.problem is None
+
+
+def test_a_theme_with_nothing_shared_is_still_named_from_its_comments():
+    texts = ["子育て部門は福祉の会議に関わりにくい。", "福祉以外の機関は消極的な傾向がある。", "自治会には地域福祉を考える余裕がない。"] + OTHER
+    labels = [0, 0, 0, 1, 1]
+    nm = name_themes(texts, np.array(labels), small_space(labels))[0]
+    assert nm.fallback and nm.name and nm.problem is not None
+    members = [normalize_text(t) for t in texts[:3]]
+    assert all(any(ev in m for m in members) for ev in nm.evidence)
