@@ -102,11 +102,13 @@ def describe_clusters(
     for c in range(result.n_clusters):
         words = words_of[c]
         nm = names.get(c)
-        label = (nm.name if nm is not None and nm.name else "") or f"テーマ{c + 1}"
+        # A fallback name rests on single comments: the rule is that such a name never wins,
+        # so the theme keeps its number and its keywords say what it holds.
+        label = (nm.name if nm is not None and nm.name and not nm.fallback else "") or f"テーマ{c + 1}"
         members = result.labels == c
         p = int(parents[c])
         bn = broad_names.get(p)
-        parent_label = (bn.name if bn is not None and bn.name else "") or f"大きなテーマ{p + 1}"
+        parent_label = (bn.name if bn is not None and bn.name and not bn.fallback else "") or f"大きなテーマ{p + 1}"
         reached = int(comments.loc[members, attribute].nunique()) if attribute in comments.columns else 0
         sm = summaries.get(c)
         rows.append({
@@ -121,6 +123,6 @@ def describe_clusters(
             "persistence": round(float(result.persistence[c]), 4) if c < len(result.persistence) else 0.0,
             "summary": sm.text if sm is not None else "",
             "summary_id": ids[sm.row] if sm is not None else "",
-            "name_evidence": " ／ ".join(nm.evidence) if nm is not None else "",
+            "name_evidence": " ／ ".join(nm.evidence) if nm is not None and not nm.fallback else "",
         })
     return pd.DataFrame(rows, columns=DESCRIBE_COLUMNS)

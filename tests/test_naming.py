@@ -458,3 +458,24 @@ def test_a_theme_with_nothing_shared_is_still_named_from_its_comments():
     assert nm.fallback and nm.name and nm.problem is not None
     members = [normalize_text(t) for t in texts[:3]]
     assert all(any(ev in m for m in members) for ev in nm.evidence)
+
+
+def test_a_name_from_single_comments_never_becomes_the_theme_label():
+    # The clusters table shows テーマN (keywords underneath) rather than words only one comment says.
+    from analysis.clustering import ClusterResult
+    from analysis.config import DescribeConfig
+    from analysis.describe import describe_clusters
+    import pandas as pd
+
+    texts = ["子育て部門は福祉の会議に関わりにくい。", "福祉以外の機関は消極的な傾向がある。", "自治会には地域福祉を考える余裕がない。",
+             "情報共有ができていないと感じる。", "関係機関の情報共有ができていない。", "担当者同士の情報共有ができていない。"]
+    labels = np.array([0, 0, 0, 1, 1, 1])
+    comments = pd.DataFrame({"comment_id": [f"c{i}" for i in range(6)], "text": texts})
+    from analysis.tokens import tokenize_all
+    docs = tokenize_all(default_tokenizer(), texts)
+    ones = np.ones(6)
+    result = ClusterResult(labels=labels, strength=ones, nearest=labels, nearest_strength=ones,
+                           persistence=np.array([0.5, 0.5]), relative_validity=None)
+    table = describe_clusters(comments, docs, result, np.array([0, 1]), DescribeConfig(), vectors=small_space(list(labels)))
+    assert table.loc[0, "label"] == "テーマ1" and table.loc[0, "name_evidence"] == ""
+    assert "情報共有" in table.loc[1, "label"]
