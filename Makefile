@@ -30,7 +30,7 @@ cli: venv
 	$(PY) -m analysis run
 
 bench: venv
-	$(PY) bench/bench_pipeline.py
+	$(PY) -m bench.bench_pipeline
 
 clean:
 	rm -rf $(VENV) models/cache models/runs test-output

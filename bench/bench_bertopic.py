@@ -1,7 +1,7 @@
 """Our pipeline side by side with BERTopic on the same embeddings (a script, not a test).
 
     python -m venv /tmp/benchvenv && /tmp/benchvenv/bin/pip install -r requirements-bench.txt
-    .venv/bin/python bench/bench_bertopic.py --sizes 1000,10000 [--bench-python /tmp/benchvenv/bin/python]
+    .venv/bin/python -m bench.bench_bertopic --sizes 1000,10000 [--bench-python /tmp/benchvenv/bin/python]
 
 BERTopic lives in its own virtual environment (it pulls sentence-transformers and torch), installed
 from ``requirements-bench.txt`` with the same umap-learn / hdbscan / numpy versions as the app.
@@ -55,7 +55,6 @@ def _load(work: Path, name: str):
 
 
 def _settings() -> dict:
-    sys.path.insert(0, str(ROOT))
     from analysis.config import PipelineConfig
 
     c = PipelineConfig()
@@ -73,17 +72,15 @@ def umap_epochs(n: int) -> int | None:
 def worker_ours(work: Path, size: int, prototype: str = "") -> dict:
     import numpy as np
 
-    sys.path.insert(0, str(ROOT))
-    sys.path.insert(0, str(BENCH))
     from analysis import clustering, reduce
     from analysis.pipeline import describe_clusters
     from analysis.tokens import SudachiTokenizer, tokenize_all
-    from synthetic import synthetic_comments
+    from bench.synthetic import synthetic_comments
 
     s = _settings()
     cfg, u = s["config"], s["umap"]
     if prototype:
-        import prototypes
+        from bench import prototypes
 
         prototypes.install(prototype)
 
@@ -137,7 +134,6 @@ def worker_bertopic(work: Path, size: int) -> dict:
     import numpy as np
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    sys.path.insert(0, str(ROOT))
     from bertopic import BERTopic
     from hdbscan import HDBSCAN
     from sklearn.feature_extraction.text import CountVectorizer
@@ -197,12 +193,10 @@ def prepare(work: Path, size: int, backend: str, cache: Path) -> float:
     """Write texts and embeddings (seed and synthetic) for the workers; returns embedding seconds."""
     import numpy as np
 
-    sys.path.insert(0, str(ROOT))
-    sys.path.insert(0, str(BENCH))
     from analysis.config import EmbeddingConfig
     from analysis.corpus import load_seed
     from analysis.embedding import embed_cached, get_embedder
-    from synthetic import synthetic_comments
+    from bench.synthetic import synthetic_comments
 
     work.mkdir(parents=True, exist_ok=True)
     emb = get_embedder(EmbeddingConfig(backend=backend), _settings()["seed"])
@@ -216,7 +210,9 @@ def prepare(work: Path, size: int, backend: str, cache: Path) -> float:
 
 
 def _run_worker(python: str, kind: str, work: Path, size: int, timeout: float, prototype: str = "") -> dict:
-    cmd = [python, str(Path(__file__).resolve()), "--worker", kind, "--work", str(work), "--size", str(size),
+    # ``-m`` from the project root: the BERTopic venv finds ``analysis`` and ``bench`` there without
+    # installing the project.
+    cmd = [python, "-m", "bench.bench_bertopic", "--worker", kind, "--work", str(work), "--size", str(size),
            "--prototype", prototype]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
     if out.returncode != 0:
@@ -284,7 +280,6 @@ def main(argv: list[str] | None = None) -> int:
 
     import numpy as np
 
-    sys.path.insert(0, str(ROOT))
     from analysis.stability import adjusted_rand
 
     info = lambda: {"date": _dt.datetime.now().isoformat(timespec="seconds"), "load_avg": os.getloadavg()}  # noqa: E731
@@ -307,10 +302,9 @@ def main(argv: list[str] | None = None) -> int:
             rows.append({"size": size, "error": str(exc).strip().splitlines()[-1][:200]})
             print(f"[bench] {size:,}: {exc}", file=sys.stderr, flush=True)
     text = markdown(rows, args.backend, start, info(), args.prototype)
-    sys.path.insert(0, str(BENCH))
-    import report
+    from bench.report import save
 
-    report.save("bertopic", rows, text)
+    save("bertopic", rows, text)
     return 0
 
 

@@ -1,7 +1,7 @@
 """Our UMAP (exact kNN by matrix products below 4,096 points, layout on all cores) against umap-learn
 as shipped (seeded, so single-threaded): time and agreement (a script, not a test).
 
-    .venv/bin/python bench/bench_layout.py [--sizes 108,1000,4000,10000] [--repeats 3]
+    .venv/bin/python -m bench.bench_layout [--sizes 108,1000,4000,10000] [--repeats 3]
 
 Same embeddings (cached ``hybrid`` vectors of the synthetic corpora, see ``synthetic.py``), same
 UMAP settings (the default config's 5-d clustering space). For each size:
@@ -27,10 +27,6 @@ import time
 import warnings
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parent
-ROOT = BENCH.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(BENCH))
 
 
 def reference_umap(x, cfg, seed: int):
@@ -56,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     from analysis.corpus import load_seed
     from analysis.embedding import embed_cached, get_embedder
     from analysis.stability import adjusted_rand
-    from synthetic import synthetic_comments
+    from bench.synthetic import synthetic_comments
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--sizes", default="108,1000,4000,10000")
@@ -114,10 +110,9 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"| {r['size']:,} | {r['umap_learn_s']:.2f} | {r['ours_s']:.2f} | {r['ratio']:.2f} | "
                      f"{r['trust_ref']:.3f} / {r['trust_ours']:.3f} | {r['ari_ours_ref']:.3f} | {r['ari_seed']:.3f} | {r['clusters']} |")
     text = "\n".join(lines) + "\n"
-    sys.path.insert(0, str(BENCH))
-    import report
+    from bench.report import save
 
-    report.save("layout", rows, text)
+    save("layout", rows, text)
     return 0
 
 

@@ -1,7 +1,7 @@
 """Benchmark the pipeline stages at several corpus sizes and embedding backends (a script, not a test).
 
-    .venv/bin/python bench/bench_pipeline.py                       # 108, 1k, 10k, 100k; hybrid and sudachi
-    .venv/bin/python bench/bench_pipeline.py --sizes 108,1000 --backends sudachi
+    .venv/bin/python -m bench.bench_pipeline                       # 108, 1k, 10k, 100k; hybrid and sudachi
+    .venv/bin/python -m bench.bench_pipeline --sizes 108,1000 --backends sudachi
 
 Each (backend, size) runs in its own subprocess, so its peak memory (``ru_maxrss`` of that process,
 which, unlike tracemalloc, sees numpy's and numba's C allocations) belongs to that size alone. In the
@@ -53,8 +53,6 @@ def _wrap(module, name: str, times: dict[str, float], label: str | None = None) 
 
 
 def worker(size: int, backend: str, mem_limit_gb: float, prototype: str = "") -> dict:
-    sys.path.insert(0, str(ROOT))
-    sys.path.insert(0, str(BENCH))
     if mem_limit_gb > 0:  # fail with MemoryError rather than push a shared machine into the OOM killer
         limit = int(mem_limit_gb * 1024**3)
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -66,7 +64,7 @@ def worker(size: int, backend: str, mem_limit_gb: float, prototype: str = "") ->
     from analysis.corpus import load_seed
     from analysis.embedding import get_embedder
     from analysis.pipeline import run_and_save, run_pipeline
-    from synthetic import synthetic_comments
+    from bench.synthetic import synthetic_comments
 
     config = PipelineConfig().replace(**{"embedding.backend": backend})
     t = time.perf_counter()
@@ -86,7 +84,7 @@ def worker(size: int, backend: str, mem_limit_gb: float, prototype: str = "") ->
         reduce.umap_embed(x, 2, config.umap.n_neighbors, config.umap.min_dist, config.umap.metric, config.seed)
     warmup_knn = time.perf_counter() - t
     if prototype:
-        import prototypes
+        from bench import prototypes
 
         prototypes.install(prototype)
 
@@ -221,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for backend in backends:
         for size in sizes:
-            cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "--size", str(size), "--backend", backend,
+            cmd = [sys.executable, "-m", "bench.bench_pipeline", "--worker", "--size", str(size), "--backend", backend,
                    "--mem-limit-gb", str(args.mem_limit_gb), "--prototype", args.prototype]
             label = backend + (f" + {args.prototype}" if args.prototype else "")
             print(f"[bench] {label} {size:,} ...", file=sys.stderr, flush=True)
@@ -244,10 +242,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[bench] {backend} {size:,}: " + (r.get("error") or f"{r['total']:.1f} s, {r['peak_rss_mb']:.0f} MB"),
                   file=sys.stderr, flush=True)
     text = markdown(results, start, machine_info())
-    sys.path.insert(0, str(BENCH))
-    import report
+    from bench.report import save
 
-    report.save("pipeline", results, text)
+    save("pipeline", results, text)
     return 0
 
 

@@ -1,7 +1,7 @@
 """Theme names and summaries side by side with today's keyword labels, plus timings.
 
-    python bench/naming_demo.py              # seed themes (hand-made + KMeans) and timings
-    python bench/naming_demo.py --pipeline   # also the default pipeline run on the seed, named with
+    python -m bench.naming_demo              # seed themes (hand-made + KMeans) and timings
+    python -m bench.naming_demo --pipeline   # also the default pipeline run on the seed, named with
                                              # the run's own encoder (needs the embedding model; ~15 s)
 
 Themes here use a model-free stand-in embedding (character 2-3-gram TF-IDF, as in the tests) unless
@@ -16,20 +16,14 @@ import gc
 import re
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-for p in (ROOT, ROOT / "bench"):
-    if str(p) not in sys.path:
-        sys.path.insert(0, str(p))
-
-from analysis.corpus import load_seed  # noqa: E402
-from analysis.keywords import cluster_keywords, label_from_keywords  # noqa: E402
-from analysis.naming import name_themes, summarize_themes  # noqa: E402
-from analysis.textsearch import TextIndex  # noqa: E402
-from analysis.tokens import NO_TERMS, SudachiTokenizer  # noqa: E402
+from analysis.corpus import load_seed
+from analysis.keywords import cluster_keywords, label_from_keywords
+from analysis.naming import name_themes, summarize_themes
+from analysis.textsearch import TextIndex
+from analysis.tokens import NO_TERMS, SudachiTokenizer
 
 GROUPS = {
     0: r"たらい回し|丸投げ|押し付け|押しつけ|なすりつけ",
@@ -94,7 +88,7 @@ def show(title: str, texts, labels, emb, encode, lines: list[str], ids=None) -> 
 
 def timings(lines: list[str]) -> list[dict]:
     from sklearn.cluster import MiniBatchKMeans
-    from synthetic import synthetic_comments
+    from bench.synthetic import synthetic_comments
 
     rows = []
     lines.append("\n### Timings (synthetic corpora, 100 themes, new tokenizer per call so SudachiPy analysis is included)\n")
@@ -169,7 +163,7 @@ def main() -> None:
         bn = name_themes(texts, broad, run.embeddings, encode=enc, avoid=[x.name for x in fine.values()])
         lines.append("\nBroad themes: " + " / ".join(f"{c}: {bn[c].name}" for c in sorted(bn)))
     rows = timings(lines)
-    from report import save
+    from bench.report import save
 
     save("naming", rows, "\n".join(lines) + "\n")
 
