@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -44,11 +45,15 @@ def umap_kwargs(n: int, cfg, seed: int, knn) -> dict:
                 precomputed_knn=knn, n_epochs=200 if n > 2000 else None, low_memory=True, verbose=False)
 
 
-def fit(x, cfg, seed: int, knn, depth: int | str | None):
-    """``depth`` None: umap.UMAP itself; an int or "default": the block layout at that depth."""
+def fit(x, cfg, seed: int, knn, depth: int | str | None, threads: int | None = None):
+    """``depth`` None: umap.UMAP itself; an int or "default": the block layout at that depth, on
+    ``threads`` threads (default all; the result never depends on it)."""
+    import functools
+
     import numpy as np
     import umap
 
+    from analysis import layout
     from analysis.reduce import _parallel_umap_class
 
     kwargs = umap_kwargs(len(x), cfg, seed, knn)
@@ -56,29 +61,37 @@ def fit(x, cfg, seed: int, knn, depth: int | str | None):
         model = umap.UMAP(**kwargs)
     else:
         model = _parallel_umap_class()(layout_depth=None if depth == "default" else int(depth), **kwargs)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return np.asarray(model.fit_transform(x), dtype=np.float32)
+    original = layout.optimize_layout
+    if threads is not None:
+        layout.optimize_layout = functools.partial(original, n_threads=threads)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return np.asarray(model.fit_transform(x), dtype=np.float32)
+    finally:
+        layout.optimize_layout = original
 
 
 def main(argv: list[str] | None = None) -> int:
     import analysis  # noqa: F401, I001  (first: pinned numerics, as the pipeline runs)
     import numpy as np
-    from sklearn.manifold import trustworthiness
 
-    from analysis import clustering, layout, reduce
+    from analysis import reduce
     from analysis.config import EmbeddingConfig, PipelineConfig
     from analysis.corpus import load_seed
     from analysis.embedding import embed_cached, get_embedder
-    from analysis.stability import adjusted_rand
-    from bench.report import load_text, save, wait_quiet
-    from bench.synthetic import synthetic_comments
+    from bench.report import load_text, save
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--sizes", default="300,500,750,1000,2000")
     p.add_argument("--depths", default="default,0,1,2", help="block-layout depths to time ('default' = default_depth(n))")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "moyamoya-bench-cache"))
+    p.add_argument("--contend", type=int, default=0,
+                   help="keep N busy-looping processes running during the timed runs (a browser, a test run, "
+                        "another analysis on the same 2 cores); the quiet-machine wait is skipped then")
+    p.add_argument("--one-thread", action="store_true",
+                   help="also time the default block layout on one thread (same result; what a busy machine could fall back to)")
     args = p.parse_args(argv)
     cfg = PipelineConfig()
     u = cfg.umap
@@ -95,7 +108,51 @@ def main(argv: list[str] | None = None) -> int:
         fit(warm, u, cfg.seed, warm_knn, d)
     reduce.nearest_neighbors(big, u.n_neighbors, u.metric, cfg.seed)
     rows = []
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.contend)]
     start = {"date": _dt.datetime.now().isoformat(timespec="seconds"), "load": load_text()}
+    try:
+        rows = _measure(args, depths, emb, u, cfg, seed_x)
+    finally:
+        for h in hogs:
+            h.kill()
+            h.wait()
+    end = {"load": load_text()}
+    names = ["umap-learn"] + [f"depth {d}" for d in depths] + (["default, 1 thread"] if args.one_thread else [])
+    lines = [
+        f"# umap-learn vs the block-parallel layout ({start['date']})", "",
+        f"{os.cpu_count()} CPUs; load average (1/5/15 min) at start {start['load']}, at end {end['load']}. "
+        + (f"{args.contend} busy-looping process(es) running throughout (contended). " if args.contend else "")
+        + f"Median of {args.repeats} interleaved runs after a warm-up, each started when the CPUs were quiet; "
+        "5-d clustering space with the default settings, kNN precomputed (its time is shown apart). "
+        "Ratio = default block layout / umap-learn.", "",
+        "| comments | kNN (s) | " + " | ".join(f"{n} (s)" for n in names) + " | default depth | ratio | "
+        "trustworthiness umap-learn / ours | ARI ours vs umap-learn | ARI umap-learn seed 42 vs 43 | clusters ours / umap-learn | loads seen |",
+        "| ---: | ---: |" + " ---: |" * len(names) + " ---: | ---: | --- | ---: | ---: | --- | --- |",
+    ]
+    for r in rows:
+        m = r["median_s"]
+        ours = m.get("depth default", m.get(names[1]))
+        lines.append(
+            f"| {r['size']:,} | {r['knn_s']:.2f} | " + " | ".join(f"{m[n]:.2f}" for n in names) + f" | {r['default_depth']} | "
+            f"{ours / m['umap-learn']:.2f} | {r['trust_ref']:.3f} / {r['trust_ours']:.3f} | {r['ari_ours_ref']:.3f} | "
+            f"{r['ari_seed']:.3f} | {r['clusters']} | {r['loads'][0]} … {r['loads'][-1]} |")
+    text = "\n".join(lines) + "\n"
+    save("layout" + (f"-contend{args.contend}" if args.contend else ""), rows, text)
+    return 0
+
+
+def _measure(args, depths, emb, u, cfg, seed_x) -> list[dict]:
+    import numpy as np
+    from sklearn.manifold import trustworthiness
+
+    from analysis import clustering, layout, reduce
+    from analysis.corpus import load_seed
+    from analysis.embedding import embed_cached
+    from analysis.stability import adjusted_rand
+    from bench.report import wait_quiet
+    from bench.synthetic import synthetic_comments
+
+    rows = []
     for size in [int(s) for s in args.sizes.split(",") if s.strip()]:
         comments = load_seed() if size == len(seed_x) else synthetic_comments(size)
         x = embed_cached(emb, comments["text_norm"].tolist(), Path(args.cache)).vectors
@@ -107,11 +164,14 @@ def main(argv: list[str] | None = None) -> int:
         spaces: dict[str, np.ndarray] = {}
         # Interleaved (umap-learn, then each depth, repeat), so a busy spell hits all sides alike.
         for _ in range(args.repeats):
-            for name, depth in [("umap-learn", None)] + [(f"depth {d}", d) for d in depths]:
-                q = wait_quiet(label=f"layout {size} {name}")
+            variants = [("umap-learn", None, None)] + [(f"depth {d}", d, None) for d in depths]
+            if args.one_thread:
+                variants.append(("default, 1 thread", "default", 1))
+            for name, depth, threads in variants:
+                q = wait_quiet(label=f"layout {size} {name}", max_wait=0 if args.contend else None)
                 loads.append(q["load"])
                 t = time.perf_counter()
-                spaces[name] = fit(x, u, cfg.seed, knn, depth)
+                spaces[name] = fit(x, u, cfg.seed, knn, depth, threads)
                 runs.setdefault(name, []).append(time.perf_counter() - t)
         med = {k: float(np.median(v)) for k, v in runs.items()}
         ours = spaces["depth default"] if "depth default" in spaces else spaces[f"depth {depths[0]}"]
@@ -129,28 +189,7 @@ def main(argv: list[str] | None = None) -> int:
             "clusters": f"{int(labels['ours'].max() + 1)} / {int(labels['ref'].max() + 1)}",
         })
         print(f"[layout] {size}: {med} {rows[-1]['ari_ours_ref']:.3f}", file=sys.stderr, flush=True)
-    end = {"load": load_text()}
-    names = ["umap-learn"] + [f"depth {d}" for d in depths]
-    lines = [
-        f"# umap-learn vs the block-parallel layout ({start['date']})", "",
-        f"{os.cpu_count()} CPUs; load average (1/5/15 min) at start {start['load']}, at end {end['load']}. "
-        f"Median of {args.repeats} interleaved runs after a warm-up, each started when the CPUs were quiet; "
-        "5-d clustering space with the default settings, kNN precomputed (its time is shown apart). "
-        "Ratio = default block layout / umap-learn.", "",
-        "| comments | kNN (s) | " + " | ".join(f"{n} (s)" for n in names) + " | default depth | ratio | "
-        "trustworthiness umap-learn / ours | ARI ours vs umap-learn | ARI umap-learn seed 42 vs 43 | clusters ours / umap-learn | loads seen |",
-        "| ---: | ---: |" + " ---: |" * len(names) + " ---: | ---: | --- | ---: | ---: | --- | --- |",
-    ]
-    for r in rows:
-        m = r["median_s"]
-        ours = m.get("depth default", m.get(names[1]))
-        lines.append(
-            f"| {r['size']:,} | {r['knn_s']:.2f} | " + " | ".join(f"{m[n]:.2f}" for n in names) + f" | {r['default_depth']} | "
-            f"{ours / m['umap-learn']:.2f} | {r['trust_ref']:.3f} / {r['trust_ours']:.3f} | {r['ari_ours_ref']:.3f} | "
-            f"{r['ari_seed']:.3f} | {r['clusters']} | {r['loads'][0]} … {r['loads'][-1]} |")
-    text = "\n".join(lines) + "\n"
-    save("layout", rows, text)
-    return 0
+    return rows
 
 
 if __name__ == "__main__":

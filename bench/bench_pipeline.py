@@ -140,9 +140,16 @@ def worker(size: int, backend: str, mem_limit_gb: float, prototype: str = "", st
     embedding._DenseEmbedder.raw = timed_raw
     _wrap(embedding.SudachiEmbedder, "fit", detail, "embed: lexical fit (TF-IDF + LSA)")
 
-    def progress(stage: str, frac: float) -> None:  # the driver reports the last stage on a timeout
-        print(f"[stage] {stage}", file=sys.stderr, flush=True)
+    last = [""]
 
+    def progress(stage: str, frac: float, detail: str = "") -> None:  # the driver reports the last stage on a timeout
+        if stage != last[0]:
+            last[0] = stage
+            print(f"[stage] {stage} {time.perf_counter() - t:.1f}", file=sys.stderr, flush=True)
+
+    from bench.report import wait_quiet
+
+    quiet = wait_quiet(label=f"pipeline {backend} {size}")
     t = time.perf_counter()
     run = run_and_save(comments, config, {"name": f"bench {size}"}, progress, out_dir=tmp / "run", cache_dir=tmp / "cache",
                        embedder=emb, stability_seeds=stability)
@@ -166,6 +173,7 @@ def worker(size: int, backend: str, mem_limit_gb: float, prototype: str = "", st
         "detail": dict(detail),
         "numerics": numerics.state(),
         "stability_seeds": stability,
+        "quiet": quiet,
         "names": run.clusters["label"].head(8).tolist(),
     }
 
@@ -195,8 +203,8 @@ def markdown(results: list[dict], info_start: dict, info_end: dict) -> str:
         "(a load above the 2 cores means other processes shared the CPUs and the times are inflated).",
         "Seconds per stage after a warm-up in the same process; peak RSS of the whole process (warm-up included).",
         "",
-        "| backend | comments | embed | reduce | cluster | describe | stability | save | total | peak RSS (MB) | clusters | noise | target |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| backend | comments | embed | reduce | cluster | describe | stability | save | total | peak RSS (MB) | clusters | noise | target | busy / load before |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
     ]
     for r in results:
         if "error" in r:
@@ -211,7 +219,7 @@ def markdown(results: list[dict], info_start: dict, info_end: dict) -> str:
         lines.append(
             f"| {r['backend']} | {r['size']:,} | {fmt(s['embed'])} | {fmt(s['reduce'])} | {fmt(s['cluster'])} | "
             f"{fmt(s['describe'])} | {fmt(s.get('stability'))} | {fmt(s['save'])} | {fmt(r['total'])} | {r['peak_rss_mb']:.0f} | {r['n_clusters']} | "
-            f"{r['noise_share']:.2f} | {verdict} |"
+            f"{r['noise_share']:.2f} | {verdict} | {r.get('quiet', {}).get('busy', -1):.2f} / {r.get('quiet', {}).get('load', '')} |"
         )
     lines += ["", "Where the time goes (seconds):", "", "| backend | comments | " + " | ".join(_detail_keys(results)) + " |",
               "| --- | ---: |" + " ---: |" * len(_detail_keys(results))]
