@@ -167,9 +167,10 @@ def _measure(args, depths, emb, u, cfg, seed_x) -> list[dict]:
             variants = [("umap-learn", None, None)] + [(f"depth {d}", d, None) for d in depths]
             if args.one_thread:
                 variants.append(("default, 1 thread", "default", 1))
+            # one wait per round of variants (a wait before each would make the script take ages on a shared machine)
+            q = wait_quiet(label=f"layout {size}", max_wait=0 if args.contend else None)
+            loads.append(q["load"])
             for name, depth, threads in variants:
-                q = wait_quiet(label=f"layout {size} {name}", max_wait=0 if args.contend else None)
-                loads.append(q["load"])
                 t = time.perf_counter()
                 spaces[name] = fit(x, u, cfg.seed, knn, depth, threads)
                 runs.setdefault(name, []).append(time.perf_counter() - t)

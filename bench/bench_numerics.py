@@ -143,8 +143,9 @@ def worker(work: Path, combo: str, timing_sizes: list[int], repeats: int) -> dic
     for n in timing_sizes:
         x = np.load(work / f"x{n}.npy")
         rows = []
+        quiet = wait_quiet(label=f"{combo} UMAP {n}")  # once per size: the repeats follow each other
         for _ in range(repeats):
-            quiet = wait_quiet(label=f"{combo} UMAP {n}")
+            quiet = {**quiet, "busy_during": None}
             t = time.perf_counter()
             knn = reduce.nearest_neighbors(x, reduce.effective_neighbors(n, u.n_neighbors), u.metric, cfg.seed)
             t_knn = time.perf_counter() - t

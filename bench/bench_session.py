@@ -173,10 +173,19 @@ def time_to_map(url: str, sessions: int) -> list[dict]:
                 context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="ja-JP")
                 page = context.new_page()
                 t = time.perf_counter()
-                page.goto(url)
+                marks = {}
+                page.goto(url, wait_until="domcontentloaded")
+                marks["html"] = time.perf_counter() - t
+                page.locator('[data-testid="stSidebar"]').first.wait_for(state="visible", timeout=60_000)
+                marks["sidebar"] = time.perf_counter() - t
+                page.locator('.st-key-theme_map').first.wait_for(state="attached", timeout=60_000)
+                marks["map element"] = time.perf_counter() - t
                 page.locator(MAP_SVG).first.wait_for(state="visible", timeout=60_000)
                 secs = time.perf_counter() - t
-                out.append({"session": i, "seconds": secs, **q})
+                # what the page fetched: the JavaScript a fresh context has to download and parse
+                js = page.evaluate("performance.getEntriesByType('resource').filter(e => e.name.endsWith('.js'))"
+                                   ".reduce((a, e) => [a[0] + 1, a[1] + (e.decodedBodySize || 0)], [0, 0])")
+                out.append({"session": i, "seconds": secs, "marks": marks, "js_files": js[0], "js_mb": js[1] / 1e6, **q})
                 print(f"[session] browser session {i}: {secs:.2f} s", file=sys.stderr, flush=True)
                 context.close()
         finally:
@@ -279,10 +288,13 @@ def dashboard_bench(sessions: int) -> tuple[dict, str]:
     lines = [f"# A new dashboard session on a saved run ({_dt.datetime.now().isoformat(timespec='seconds')})", "",
              f"{os.cpu_count()} CPUs; seed run (108 comments); server healthy after {healthy:.1f} s. Browser: seconds from "
              "`page.goto` until the map's `.main-svg` is visible, each in a fresh browser context (Debian chromium, headless).", "",
-             "| session | seconds | busy / load before |", "| --- | ---: | --- |"]
+             "| session | map visible (s) | HTML (s) | sidebar (s) | map element (s) | JS files / MB | busy / load before |",
+             "| --- | ---: | ---: | ---: | ---: | --- | --- |"]
     for r in browser:
+        m = r.get("marks", {})
         lines.append(f"| {'first after server start' if r['session'] == 0 else r['session']} | {r['seconds']:.2f} | "
-                     f"{r['busy']:.2f} / {r['load']} |")
+                     f"{m.get('html', 0):.2f} | {m.get('sidebar', 0):.2f} | {m.get('map element', 0):.2f} | "
+                     f"{r.get('js_files')} / {r.get('js_mb', 0):.1f} | {r['busy']:.2f} / {r['load']} |")
     if later:
         lines += ["", f"Median of the {len(later)} later sessions: {statistics.median(later):.2f} s."]
     if script:
