@@ -2,13 +2,16 @@
 # make test  — create .venv (if needed) and run the whole test suite (+ numeric tests on a 2nd CPU target)
 # make cli   — run the pipeline on the seed from the command line
 # make bench — pipeline benchmark (not part of the tests)
+# make notebook — install a pinned JupyterLab into .venv (once) and open notebooks/
 
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8501
+# JupyterLab is for analysts only: not in requirements.txt, so neither the app nor CI installs it.
+JUPYTERLAB ?= 4.6.6
 
-.PHONY: run test cli bench venv clean
+.PHONY: run test cli bench notebook venv clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,7 +39,15 @@ cli: venv
 	$(PY) -m analysis run
 
 bench: venv
-	$(PY) bench/bench_pipeline.py
+	$(PY) -m bench.bench_pipeline
+
+$(VENV)/.jupyterlab-$(JUPYTERLAB): $(VENV)/.installed
+	$(PY) -m pip install --quiet jupyterlab==$(JUPYTERLAB)
+	touch $@
+
+# Jupyter refuses to run as root unless told; the machines here log in as root.
+notebook: $(VENV)/.jupyterlab-$(JUPYTERLAB)
+	$(PY) -m jupyter lab --notebook-dir=notebooks --no-browser --ip 127.0.0.1 $(if $(filter 0,$(shell id -u)),--allow-root)
 
 clean:
 	rm -rf $(VENV) models/cache models/runs test-output

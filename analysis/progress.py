@@ -157,12 +157,15 @@ def check_cancelled() -> None:
 
 
 def default_weights(n: int, stability_seeds: int = 0, dense: bool = True) -> dict[str, float]:
-    """Expected share of time per stage for ``n`` comments (from bench/bench_pipeline.py results).
+    """Expected share of time per stage for ``n`` comments (from ``python -m bench.bench_pipeline``).
 
-    At 10,000 comments with the default backend: embed 15 s, UMAP 7 s (map about 60 % of it),
-    clustering 1.3 s; at 100,000: embed 148 s, UMAP 283 s, clustering 5 s.
+    At 10,000 comments with the default backend (dense model one text at a time, pinned numerics):
+    embed 36 s, UMAP 6.7 s (map about 45 % of it), clustering 1.2 s, describe 8.8 s (phrase names);
+    at 1,000: embed 4.0 s, describe 5.1 s (names placed with the dense model up to 1,500 comments).
+    Lexical only (``sudachi``), 10,000: embed 1.7 s, describe 8.3 s. Earlier, batched: at 100,000
+    embed 148 s, UMAP 283 s, clustering 5 s.
     """
-    embed = 1.5 * n / 1000 if dense else 0.1 * n / 1000
+    embed = 3.6 * n / 1000 if dense else 0.17 * n / 1000
     umap_total = 0.7 * n / 1000 + (0.00002 * n * n / 1000 if n > 20000 else 0.0) + 0.3
     w = {
         "prepare": 0.05,
@@ -171,7 +174,8 @@ def default_weights(n: int, stability_seeds: int = 0, dense: bool = True) -> dic
         "space": 0.4 * umap_total,
         "map": 0.55 * umap_total,
         "cluster": 0.15 * n / 1000 + 0.05,
-        "describe": 0.03 * n / 1000 + 0.05,
+        # names and summaries; up to 1,500 comments their candidates go through the dense model too
+        "describe": 0.85 * n / 1000 + (4.0 * n / 1000 if dense and n <= 1500 else 0.0) + 0.3,
         "save": 0.01 * n / 1000 + 0.05,
     }
     if stability_seeds:

@@ -1,7 +1,7 @@
 """Our pipeline side by side with BERTopic on the same embeddings (a script, not a test).
 
     python -m venv /tmp/benchvenv && /tmp/benchvenv/bin/pip install -r requirements-bench.txt
-    .venv/bin/python bench/bench_bertopic.py --sizes 1000,10000 [--bench-python /tmp/benchvenv/bin/python]
+    .venv/bin/python -m bench.bench_bertopic --sizes 1000,10000 [--bench-python /tmp/benchvenv/bin/python]
 
 BERTopic lives in its own virtual environment (it pulls sentence-transformers and torch), installed
 from ``requirements-bench.txt`` with the same umap-learn / hdbscan / numpy versions as the app.
@@ -11,14 +11,22 @@ backend (default ``hybrid``; cached), and hands texts + embeddings to two subpro
 up on the seed first (imports, numba compilation) and then time the same work:
 
 * **BERTopic** ``fit_transform(texts, embeddings)`` with our UMAP settings (5-d, cosine,
-  n_neighbors, min_dist, random_state), our HDBSCAN settings, and a ``CountVectorizer`` whose analyzer
-  is our SudachiPy content-word tokenizer; no embedding model is loaded.
+  n_neighbors, min_dist, random_state), our HDBSCAN settings, ``language="multilingual"`` and a
+  ``CountVectorizer`` whose analyzer is our SudachiPy content-word tokenizer; no embedding model is
+  loaded. (Its default ``language="english"`` deletes every non-ASCII character before the keyword
+  step, so on Japanese it computed no keywords at all and looked faster than it is;
+  ``--also-english`` times that too. The report counts the topics whose words are Japanese.)
 * **ours, like for like**: the kNN graph and 5-d UMAP as ``reduce.py`` makes them (exact neighbours
   by matrix products below 4,096 comments, the layout on all cores, see ``analysis/layout.py``),
   HDBSCAN with soft membership and noise → nearest theme, tokenising (a fresh tokenizer, so nothing
-  is reused from the warm-up) and c-TF-IDF keywords with MMR for themes and broad themes.
-* **ours, full**: additionally the 2-D map UMAP, quality figures (silhouette, DBCV) and broad themes,
-  i.e. everything ``run_pipeline`` does after the embedding.
+  is reused from the warm-up) and c-TF-IDF keywords with MMR per theme.
+* **ours, full**: additionally the 2-D map UMAP, quality figures (silhouette, DBCV), broad themes
+  and ``describe_clusters`` (broad themes' keywords, phrase names, summaries; named in the lexical
+  space), i.e. what ``run_pipeline`` does after the embedding.
+
+Both processes get the pinned numerics of ``analysis.numerics`` (the BERTopic process loads numpy
+before it imports anything of ours, so the driver sets the variables for it), i.e. the same machine
+code for UMAP, OpenBLAS and numpy on both sides.
 
 Reported: seconds, the ratio ours / BERTopic (target ≤ 0.8), ARI between the two clusterings (noise
 as singletons and noise as one label, see ``analysis.stability``), cluster counts, noise shares and
@@ -55,7 +63,6 @@ def _load(work: Path, name: str):
 
 
 def _settings() -> dict:
-    sys.path.insert(0, str(ROOT))
     from analysis.config import PipelineConfig
 
     c = PipelineConfig()
@@ -73,17 +80,16 @@ def umap_epochs(n: int) -> int | None:
 def worker_ours(work: Path, size: int, prototype: str = "") -> dict:
     import numpy as np
 
-    sys.path.insert(0, str(ROOT))
-    sys.path.insert(0, str(BENCH))
-    from analysis import clustering, reduce
-    from analysis.pipeline import describe_clusters
+    from analysis import clustering, keywords, reduce
+    from analysis.describe import describe_clusters
+    from analysis.schema import SEED_CATEGORY
     from analysis.tokens import SudachiTokenizer, tokenize_all
-    from synthetic import synthetic_comments
+    from bench.synthetic import synthetic_comments
 
     s = _settings()
     cfg, u = s["config"], s["umap"]
     if prototype:
-        import prototypes
+        from bench import prototypes
 
         prototypes.install(prototype)
 
@@ -107,9 +113,18 @@ def worker_ours(work: Path, size: int, prototype: str = "") -> dict:
         t["quality_broad"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         # A fresh tokenizer: nothing remembered from an earlier corpus or from the warm-up.
-        docs = tokenize_all(SudachiTokenizer(), comments["text_norm"].tolist())
-        describe_clusters(comments, docs, cr, parents, cfg)
+        tok = SudachiTokenizer()
+        docs = tokenize_all(tok, comments["text_norm"].tolist())
+        # What BERTopic does: c-TF-IDF keywords per theme (ours with MMR).
+        keywords.cluster_keywords(docs, cr.labels, n_keywords=cfg.describe.n_keywords,
+                                  diversity=cfg.describe.mmr_diversity, terms=keywords.term_matrix(docs))
         t["keywords"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        # Beyond BERTopic: keywords of broad themes, phrase names and one-line summaries (named in the
+        # lexical space here: the worker has the vectors, not the fitted embedder).
+        describe_clusters(comments, docs, cr, parents, cfg.describe, SEED_CATEGORY, vectors=x, embedder=None,
+                          tokenizer=tok)
+        t["names_summaries"] = time.perf_counter() - t0
         return t, cr.labels
 
     from analysis.corpus import load_seed
@@ -126,18 +141,24 @@ def worker_ours(work: Path, size: int, prototype: str = "") -> dict:
     warmup = time.perf_counter() - t0
     comments = synthetic_comments(size)
     _, x = _load(work, "data")
+    from bench.report import wait_quiet
+
+    quiet = wait_quiet(label=f"ours {size}")
     t, labels = run(comments, x)
     np.save(work / "labels_ours.npy", labels)
     like = t["knn"] + t["umap_5d"] + t["hdbscan"] + t["keywords"]
-    return {"times": t, "like_for_like": like, "full": sum(t.values()), "warmup": warmup, "peak_rss_mb": _peak_mb(),
+    return {"times": t, "like_for_like": like, "full": sum(t.values()), "warmup": warmup, "peak_rss_mb": _peak_mb(), "quiet": quiet,
             "n_clusters": int(labels.max() + 1), "noise_share": float((labels == -1).mean())}
 
 
-def worker_bertopic(work: Path, size: int) -> dict:
+def _japanese(word: str) -> bool:
+    return any("\u3040" <= ch <= "\u30ff" or "\u3400" <= ch <= "\u9fff" for ch in word)
+
+
+def worker_bertopic(work: Path, size: int, language: str = "multilingual") -> dict:
     import numpy as np
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    sys.path.insert(0, str(ROOT))
     from bertopic import BERTopic
     from hdbscan import HDBSCAN
     from sklearn.feature_extraction.text import CountVectorizer
@@ -165,6 +186,11 @@ def worker_bertopic(work: Path, size: int) -> dict:
                                   cluster_selection_epsilon=h.cluster_selection_epsilon,
                                   metric="euclidean", prediction_data=True, core_dist_n_jobs=1),
             vectorizer_model=CountVectorizer(analyzer=analyzer),
+            # The default "english" deletes every non-ASCII character before the keyword step (its
+            # _preprocess_text), so Japanese reached the vectorizer as "emptydoc": no keywords, and
+            # less work than ours. "multilingual" keeps the text; no embedding model is loaded
+            # because embeddings are given.
+            language=language,
             calculate_probabilities=False,
             verbose=False,
         )
@@ -179,15 +205,25 @@ def worker_bertopic(work: Path, size: int) -> dict:
              low_memory=True, n_epochs=1).fit(big)
     warmup = time.perf_counter() - t0
     texts, x = _load(work, "data")
+    from bench.report import wait_quiet
+
+    quiet = wait_quiet(label=f"BERTopic {size}")
     t0 = time.perf_counter()
-    topics, _ = model(len(texts)).fit_transform(texts, x)
+    m = model(len(texts))
+    topics, _ = m.fit_transform(texts, x)
     elapsed = time.perf_counter() - t0
     labels = np.asarray(topics, dtype=int)
-    np.save(work / "labels_bertopic.npy", labels)
+    np.save(work / f"labels_bertopic{'' if language == 'multilingual' else '_' + language}.npy", labels)
     import bertopic
 
+    # Did the keyword step see Japanese? Topics whose top words include a Japanese word.
+    words = {k: [w for w, _ in v] for k, v in m.get_topics().items() if k != -1 and v}
+    with_ja = sum(1 for ws in words.values() if any(_japanese(w) for w in ws if w))
     return {"seconds": elapsed, "warmup": warmup, "peak_rss_mb": _peak_mb(), "version": bertopic.__version__,
-            "n_clusters": int(len(set(labels.tolist()) - {-1})), "noise_share": float((labels == -1).mean())}
+            "language": language, "quiet": quiet,
+            "n_clusters": int(len(set(labels.tolist()) - {-1})), "noise_share": float((labels == -1).mean()),
+            "topics_with_japanese": with_ja, "topics_with_words": len(words),
+            "example_words": {str(k): ws[:5] for k, ws in sorted(words.items())[:3]}}
 
 
 # --------------------------------------------------------------------------- driver
@@ -197,12 +233,10 @@ def prepare(work: Path, size: int, backend: str, cache: Path) -> float:
     """Write texts and embeddings (seed and synthetic) for the workers; returns embedding seconds."""
     import numpy as np
 
-    sys.path.insert(0, str(ROOT))
-    sys.path.insert(0, str(BENCH))
     from analysis.config import EmbeddingConfig
     from analysis.corpus import load_seed
     from analysis.embedding import embed_cached, get_embedder
-    from synthetic import synthetic_comments
+    from bench.synthetic import synthetic_comments
 
     work.mkdir(parents=True, exist_ok=True)
     emb = get_embedder(EmbeddingConfig(backend=backend), _settings()["seed"])
@@ -215,10 +249,19 @@ def prepare(work: Path, size: int, backend: str, cache: Path) -> float:
     return time.perf_counter() - t0
 
 
-def _run_worker(python: str, kind: str, work: Path, size: int, timeout: float, prototype: str = "") -> dict:
-    cmd = [python, str(Path(__file__).resolve()), "--worker", kind, "--work", str(work), "--size", str(size),
-           "--prototype", prototype]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+def _run_worker(python: str, kind: str, work: Path, size: int, timeout: float, prototype: str = "",
+                language: str = "multilingual") -> dict:
+    # ``-m`` from the project root: the BERTopic venv finds ``analysis`` and ``bench`` there without
+    # installing the project.
+    cmd = [python, "-m", "bench.bench_bertopic", "--worker", kind, "--work", str(work), "--size", str(size),
+           "--prototype", prototype, "--language", language]
+    # Both sides compute with the same pinned machine code (analysis.numerics), BERTopic's process too,
+    # which loads numpy before it imports anything of ours.
+    from analysis import numerics
+
+    env = {k: v for k, v in os.environ.items() if k not in numerics.PINNED_ENV}
+    numerics.pin_environment(env)
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env)
     if out.returncode != 0:
         raise RuntimeError(f"{kind} worker failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -248,6 +291,21 @@ def markdown(rows: list[dict], backend: str, start: dict, end: dict, prototype: 
             f"{o['n_clusters']} / {b['n_clusters']} | {o['noise_share']:.2f} / {b['noise_share']:.2f} | "
             f"{o['peak_rss_mb']:.0f} / {b['peak_rss_mb']:.0f} |"
         )
+    lines += ["", "BERTopic's keywords (language='multilingual', our SudachiPy analyzer in its CountVectorizer): topics "
+              "whose top words include Japanese, and the first topics' words:", ""]
+    for r in rows:
+        if "bertopic" in r:
+            b = r["bertopic"]
+            ex = "; ".join(f"{k}: {'・'.join(v)}" for k, v in b.get("example_words", {}).items())
+            lines.append(f"* {r['size']:,}: {b.get('topics_with_japanese')}/{b.get('topics_with_words')} topics — {ex}")
+            e = r.get("bertopic_english")
+            if e:
+                ex = "; ".join(f"{k}: {'・'.join(v)}" for k, v in e.get("example_words", {}).items())
+                lines.append(f"  * with the default language='english': {e['seconds']:.1f} s (vs {b['seconds']:.1f} s), "
+                             f"{e.get('topics_with_japanese')}/{e.get('topics_with_words')} topics with Japanese words — {ex}")
+    lines += ["", "Load before each timed run: " + "; ".join(
+        f"{r['size']:,}: ours {r['ours'].get('quiet', {}).get('load')}, BERTopic {r['bertopic'].get('quiet', {}).get('load')}"
+        for r in rows if "ours" in r)]
     keys = list(next((r["ours"]["times"] for r in rows if "ours" in r), {}))
     if keys:
         lines += ["", "Our side in detail (seconds):", "", "| comments | " + " | ".join(keys) + " |",
@@ -266,6 +324,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "moyamoya-bench-cache"), help="embedding cache")
     p.add_argument("--timeout", type=float, default=3600)
     p.add_argument("--prototype", default="", help="prototype(s) from bench/prototypes.py for our side, e.g. fast-noise")
+    p.add_argument("--language", default="multilingual", help=argparse.SUPPRESS)
+    p.add_argument("--also-english", action="store_true",
+                   help="also time BERTopic with its default language='english' (which erases Japanese) to show the difference")
     p.add_argument("--worker", choices=["ours", "bertopic"], help=argparse.SUPPRESS)
     p.add_argument("--work", help=argparse.SUPPRESS)
     p.add_argument("--size", type=int, help=argparse.SUPPRESS)
@@ -274,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(worker_ours(Path(args.work), args.size, args.prototype)))
         return 0
     if args.worker == "bertopic":
-        print(json.dumps(worker_bertopic(Path(args.work), args.size)))
+        print(json.dumps(worker_bertopic(Path(args.work), args.size, args.language)))
         return 0
     if not Path(args.bench_python).exists():
         print(f"BERTopic environment not found at {args.bench_python}. Create it with:\n"
@@ -284,7 +345,6 @@ def main(argv: list[str] | None = None) -> int:
 
     import numpy as np
 
-    sys.path.insert(0, str(ROOT))
     from analysis.stability import adjusted_rand
 
     info = lambda: {"date": _dt.datetime.now().isoformat(timespec="seconds"), "load_avg": os.getloadavg()}  # noqa: E731
@@ -299,18 +359,20 @@ def main(argv: list[str] | None = None) -> int:
             ours = _run_worker(sys.executable, "ours", work, size, args.timeout, args.prototype)
             print(f"[bench] {size:,}: ours {ours['like_for_like']:.1f} s (full {ours['full']:.1f} s); BERTopic ...", file=sys.stderr, flush=True)
             bt = _run_worker(args.bench_python, "bertopic", work, size, args.timeout)
-            print(f"[bench] {size:,}: BERTopic {bt['seconds']:.1f} s", file=sys.stderr, flush=True)
+            print(f"[bench] {size:,}: BERTopic {bt['seconds']:.1f} s, {bt['topics_with_japanese']}/{bt['topics_with_words']} "
+                  f"topics with Japanese words", file=sys.stderr, flush=True)
+            english = _run_worker(args.bench_python, "bertopic", work, size, args.timeout, language="english") \
+                if args.also_english else None
             a, b = np.load(work / "labels_ours.npy"), np.load(work / "labels_bertopic.npy")
-            rows.append({"size": size, "ours": ours, "bertopic": bt, "embed_seconds": embed_s,
+            rows.append({"size": size, "ours": ours, "bertopic": bt, "bertopic_english": english, "embed_seconds": embed_s,
                          "ari_singleton": adjusted_rand(a, b, "singleton"), "ari_label": adjusted_rand(a, b, "label")})
         except (RuntimeError, subprocess.TimeoutExpired) as exc:
             rows.append({"size": size, "error": str(exc).strip().splitlines()[-1][:200]})
             print(f"[bench] {size:,}: {exc}", file=sys.stderr, flush=True)
     text = markdown(rows, args.backend, start, info(), args.prototype)
-    sys.path.insert(0, str(BENCH))
-    import report
+    from bench.report import save
 
-    report.save("bertopic", rows, text)
+    save("bertopic", rows, text)
     return 0
 
 

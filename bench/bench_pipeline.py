@@ -1,7 +1,7 @@
 """Benchmark the pipeline stages at several corpus sizes and embedding backends (a script, not a test).
 
-    .venv/bin/python bench/bench_pipeline.py                       # 108, 1k, 10k, 100k; hybrid and sudachi
-    .venv/bin/python bench/bench_pipeline.py --sizes 108,1000 --backends sudachi
+    .venv/bin/python -m bench.bench_pipeline                       # 108, 1k, 10k, 100k; hybrid and sudachi
+    .venv/bin/python -m bench.bench_pipeline --sizes 108,1000 --backends sudachi
 
 Each (backend, size) runs in its own subprocess, so its peak memory (``ru_maxrss`` of that process,
 which, unlike tracemalloc, sees numpy's and numba's C allocations) belongs to that size alone. In the
@@ -30,7 +30,7 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-STAGES = ("embed", "reduce", "cluster", "describe", "save")
+STAGES = ("embed", "reduce", "cluster", "describe", "stability", "save")
 TARGETS = {10_000: 60.0, 100_000: 600.0}  # seconds end to end on 2 cores after warm-up
 MEMORY_TARGET_MB = 4096
 
@@ -52,21 +52,19 @@ def _wrap(module, name: str, times: dict[str, float], label: str | None = None) 
     setattr(module, name, timed)
 
 
-def worker(size: int, backend: str, mem_limit_gb: float, prototype: str = "") -> dict:
-    sys.path.insert(0, str(ROOT))
-    sys.path.insert(0, str(BENCH))
+def worker(size: int, backend: str, mem_limit_gb: float, prototype: str = "", stability: int = 0) -> dict:
     if mem_limit_gb > 0:  # fail with MemoryError rather than push a shared machine into the OOM killer
         limit = int(mem_limit_gb * 1024**3)
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     tmp = Path(tempfile.mkdtemp(prefix="moyamoya-bench-"))
     os.environ["MOYAMOYA_MODELS_DIR"] = str(tmp / "models")
 
-    from analysis import clustering, keywords, reduce
+    from analysis import clustering, describe, embedding, keywords, naming, numerics, pipeline, reduce, summaries
     from analysis.config import PipelineConfig
     from analysis.corpus import load_seed
     from analysis.embedding import get_embedder
     from analysis.pipeline import run_and_save, run_pipeline
-    from synthetic import synthetic_comments
+    from bench.synthetic import synthetic_comments
 
     config = PipelineConfig().replace(**{"embedding.backend": backend})
     t = time.perf_counter()
@@ -86,7 +84,7 @@ def worker(size: int, backend: str, mem_limit_gb: float, prototype: str = "") ->
         reduce.umap_embed(x, 2, config.umap.n_neighbors, config.umap.min_dist, config.umap.metric, config.seed)
     warmup_knn = time.perf_counter() - t
     if prototype:
-        import prototypes
+        from bench import prototypes
 
         prototypes.install(prototype)
 
@@ -111,16 +109,54 @@ def worker(size: int, backend: str, mem_limit_gb: float, prototype: str = "") ->
     _wrap(clustering, "quality", detail, "cluster: quality (silhouette)")
     _wrap(clustering, "broad_themes", detail, "cluster: broad themes")
     _wrap(keywords, "cluster_keywords", detail, "describe: c-TF-IDF keywords")
+    _wrap(pipeline, "tokenize_all", detail, "describe: tokenising")
+    # describe.py imports these inside the function, so patching the modules reaches it; names are
+    # made twice (themes, then broad themes)
+    _wrap(naming, "name_themes", detail, "describe: phrase names")
+    _wrap(summaries, "summarize_themes", detail, "describe: summaries")
+    # The dense model, one text at a time: the corpus in the embed stage, name and summary candidates
+    # (up to describe.FULL_SPACE_NAMING_MAX comments) inside describe (already in the two rows above).
+    in_describe = [False]
+    describe_clusters = describe.describe_clusters
 
-    def progress(stage: str, frac: float) -> None:  # the driver reports the last stage on a timeout
-        print(f"[stage] {stage}", file=sys.stderr, flush=True)
+    def flagged(*args, **kwargs):
+        in_describe[0] = True
+        try:
+            return describe_clusters(*args, **kwargs)
+        finally:
+            in_describe[0] = False
 
+    describe.describe_clusters = flagged
+    raw = embedding._DenseEmbedder.raw
+
+    def timed_raw(self, texts):
+        t = time.perf_counter()
+        try:
+            return raw(self, texts)
+        finally:
+            key = "(in names/summaries: dense model)" if in_describe[0] else "embed: dense model, per text"
+            detail[key] += time.perf_counter() - t
+
+    embedding._DenseEmbedder.raw = timed_raw
+    _wrap(embedding.SudachiEmbedder, "fit", detail, "embed: lexical fit (TF-IDF + LSA)")
+
+    last = [""]
+
+    def progress(stage: str, frac: float, detail: str = "") -> None:  # the driver reports the last stage on a timeout
+        if stage != last[0]:
+            last[0] = stage
+            print(f"[stage] {stage} {time.perf_counter() - t:.1f}", file=sys.stderr, flush=True)
+
+    from bench.report import wait_quiet
+
+    quiet = wait_quiet(label=f"pipeline {backend} {size}")
     t = time.perf_counter()
     run = run_and_save(comments, config, {"name": f"bench {size}"}, progress, out_dir=tmp / "run", cache_dir=tmp / "cache",
-                       embedder=emb)
+                       embedder=emb, stability_seeds=stability)
     total = time.perf_counter() - t
     timings = run.manifest["timings"]
-    detail["describe: tokenising + rest"] = timings["describe"] - detail["describe: c-TF-IDF keywords"]
+    detail["describe: rest"] = timings["describe"] - sum(
+        v for k, v in detail.items() if k.startswith("describe:"))
     return {
         "backend": backend,
         "size": size,
@@ -135,6 +171,10 @@ def worker(size: int, backend: str, mem_limit_gb: float, prototype: str = "") ->
         "n_clusters": run.manifest["quality"]["n_clusters"],
         "noise_share": run.manifest["quality"]["noise_share"],
         "detail": dict(detail),
+        "numerics": numerics.state(),
+        "stability_seeds": stability,
+        "quiet": quiet,
+        "names": run.clusters["label"].head(8).tolist(),
     }
 
 
@@ -163,12 +203,12 @@ def markdown(results: list[dict], info_start: dict, info_end: dict) -> str:
         "(a load above the 2 cores means other processes shared the CPUs and the times are inflated).",
         "Seconds per stage after a warm-up in the same process; peak RSS of the whole process (warm-up included).",
         "",
-        "| backend | comments | embed | reduce | cluster | describe | save | total | peak RSS (MB) | clusters | noise | target |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| backend | comments | embed | reduce | cluster | describe | stability | save | total | peak RSS (MB) | clusters | noise | target | busy / load before |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
     ]
     for r in results:
         if "error" in r:
-            lines.append(f"| {r['backend']} | {r['size']:,} | failed: {r['error']} |||||||||| |")
+            lines.append(f"| {r['backend']} | {r['size']:,} | failed: {r['error']} ||||||||||| |")
             continue
         s = r["stages"]
         target = TARGETS.get(r["size"])
@@ -178,14 +218,19 @@ def markdown(results: list[dict], info_start: dict, info_end: dict) -> str:
             verdict = f"{'met' if ok else 'MISSED'} (≤ {target:.0f} s{', ≤ 4 GB' if r['size'] >= 100_000 else ''})"
         lines.append(
             f"| {r['backend']} | {r['size']:,} | {fmt(s['embed'])} | {fmt(s['reduce'])} | {fmt(s['cluster'])} | "
-            f"{fmt(s['describe'])} | {fmt(s['save'])} | {fmt(r['total'])} | {r['peak_rss_mb']:.0f} | {r['n_clusters']} | "
-            f"{r['noise_share']:.2f} | {verdict} |"
+            f"{fmt(s['describe'])} | {fmt(s.get('stability'))} | {fmt(s['save'])} | {fmt(r['total'])} | {r['peak_rss_mb']:.0f} | {r['n_clusters']} | "
+            f"{r['noise_share']:.2f} | {verdict} | {r.get('quiet', {}).get('busy', -1):.2f} / {r.get('quiet', {}).get('load', '')} |"
         )
     lines += ["", "Where the time goes (seconds):", "", "| backend | comments | " + " | ".join(_detail_keys(results)) + " |",
               "| --- | ---: |" + " ---: |" * len(_detail_keys(results))]
     for r in results:
         if "error" not in r:
             lines.append(f"| {r['backend']} | {r['size']:,} | " + " | ".join(fmt(r["detail"].get(k)) for k in _detail_keys(results)) + " |")
+    lines += ["", "Theme names (first five per run):", ""]
+    for r in results:
+        if "error" not in r:
+            lines.append(f"* {r['backend']}/{r['size']:,}: " + "、".join(r.get("names", [])[:5]))
+    lines += ["", "Numerics: " + ", ".join(sorted({json.dumps(r.get('numerics'), ensure_ascii=False) for r in results if 'error' not in r}))]
     lines += ["", "Warm-up per process (imports, numba JIT, model load, seed run; + pynndescent JIT above 4,096): " + ", ".join(
         f"{r['backend']}/{r['size']:,}: {r['warmup']:.1f} s" + (f" + {r['warmup_knn']:.1f} s" if r.get("warmup_knn", 0) > 0.05 else "")
         for r in results if "error" not in r)]
@@ -207,12 +252,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=float, default=3600, help="seconds per (backend, size) before giving up")
     p.add_argument("--mem-limit-gb", type=float, default=16, help="address-space limit per worker (0: none)")
     p.add_argument("--prototype", default="", help="install a prototype from bench/prototypes.py (e.g. fast-noise)")
+    p.add_argument("--stability", type=int, default=0, help="also measure theme stability over N more seeds")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--size", type=int, help=argparse.SUPPRESS)
     p.add_argument("--backend", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.worker:
-        print(json.dumps(worker(args.size, args.backend, args.mem_limit_gb, args.prototype)))
+        print(json.dumps(worker(args.size, args.backend, args.mem_limit_gb, args.prototype, args.stability)))
         return 0
 
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
@@ -221,8 +267,8 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for backend in backends:
         for size in sizes:
-            cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "--size", str(size), "--backend", backend,
-                   "--mem-limit-gb", str(args.mem_limit_gb), "--prototype", args.prototype]
+            cmd = [sys.executable, "-m", "bench.bench_pipeline", "--worker", "--size", str(size), "--backend", backend,
+                   "--mem-limit-gb", str(args.mem_limit_gb), "--prototype", args.prototype, "--stability", str(args.stability)]
             label = backend + (f" + {args.prototype}" if args.prototype else "")
             print(f"[bench] {label} {size:,} ...", file=sys.stderr, flush=True)
             try:
@@ -244,10 +290,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[bench] {backend} {size:,}: " + (r.get("error") or f"{r['total']:.1f} s, {r['peak_rss_mb']:.0f} MB"),
                   file=sys.stderr, flush=True)
     text = markdown(results, start, machine_info())
-    sys.path.insert(0, str(BENCH))
-    import report
+    from bench.report import save
 
-    report.save("pipeline", results, text)
+    save("pipeline", results, text)
     return 0
 
 

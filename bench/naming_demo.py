@@ -1,9 +1,9 @@
 """Theme names and summaries side by side with today's keyword labels, plus timings.
 
-    python bench/naming_demo.py                  # seed themes (hand-made + KMeans) and timings
-    python bench/naming_demo.py --run RUN_DIR    # also a saved run: its names then and now, with three
+    python -m bench.naming_demo                  # seed themes (hand-made + KMeans) and timings
+    python -m bench.naming_demo --run RUN_DIR    # also a saved run: its names then and now, with three
                                                  # member comments per theme (the run's own embedder)
-    python bench/naming_demo.py --no-timings     # names only
+    python -m bench.naming_demo --no-timings     # names only
 
 Themes here use a model-free stand-in embedding (character 2-3-gram TF-IDF, as in the tests) unless
 ``--run`` is given. Timings: naming + summaries on synthetic corpora of 1,000 and 10,000
@@ -18,20 +18,14 @@ import gc
 import re
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-for p in (ROOT, ROOT / "bench"):
-    if str(p) not in sys.path:
-        sys.path.insert(0, str(p))
-
-from analysis.corpus import load_seed  # noqa: E402
-from analysis.keywords import cluster_keywords, label_from_keywords  # noqa: E402
-from analysis.naming import name_themes, summarize_themes  # noqa: E402
-from analysis.textsearch import TextIndex  # noqa: E402
-from analysis.tokens import NO_TERMS, SudachiTokenizer  # noqa: E402
+from analysis.corpus import load_seed
+from analysis.keywords import cluster_keywords, label_from_keywords
+from analysis.naming import name_themes, summarize_themes
+from analysis.textsearch import TextIndex
+from analysis.tokens import NO_TERMS, SudachiTokenizer
 
 GROUPS = {
     0: r"たらい回し|丸投げ|押し付け|押しつけ|なすりつけ",
@@ -158,6 +152,10 @@ def timings(lines: list[str]) -> list[dict]:
     import os
 
     from sklearn.cluster import MiniBatchKMeans
+<<<<<<< HEAD
+=======
+    from bench.synthetic import synthetic_comments
+>>>>>>> bench
 
     rows = []
     lines.append("\n### Timings (synthetic corpora, 100 themes, new tokenizer per call so SudachiPy analysis is included)\n")
@@ -219,10 +217,29 @@ def main() -> None:
 
     km = KMeans(8, random_state=0, n_init=10).fit_predict(emb)
     show("Seed, KMeans k=8 on the stand-in embedding", texts, km, emb, encode, lines, ids)
+<<<<<<< HEAD
     if "--run" in sys.argv:
         saved_run(sys.argv[sys.argv.index("--run") + 1], lines)
     rows = timings(lines) if "--no-timings" not in sys.argv else []
     from report import save
+=======
+    if "--pipeline" in sys.argv:
+        from analysis.config import PipelineConfig
+        from analysis.pipeline import run_pipeline
+        from analysis.search import QueryEncoder
+
+        cfg = PipelineConfig()
+        run = run_pipeline(seed, cfg)
+        enc = QueryEncoder(texts, cfg.embedding, cfg.seed).encode
+        labels = run.assignments["cluster"].to_numpy()
+        show("Seed, default pipeline run (HDBSCAN themes; encode = the run's QueryEncoder)", texts, labels, run.embeddings, enc, lines, ids)
+        broad = run.assignments["broad"].to_numpy()
+        fine = name_themes(texts, labels, run.embeddings, encode=enc)
+        bn = name_themes(texts, broad, run.embeddings, encode=enc, avoid=[x.name for x in fine.values()])
+        lines.append("\nBroad themes: " + " / ".join(f"{c}: {bn[c].name}" for c in sorted(bn)))
+    rows = timings(lines)
+    from bench.report import save
+>>>>>>> bench
 
     save("naming", rows, "\n".join(lines) + "\n")
 

@@ -3,22 +3,19 @@
 Each synthetic comment joins two or three clauses of seed comments of one partnership category
 (so themes keep some structure), with an optional lead-in and a sentence ending drawn from short
 lists, so the texts read like the seed and are all distinct. At n = 108 the seed itself is used.
+
+    python -m bench.synthetic 10        # print ten synthetic comments
 """
 
 from __future__ import annotations
 
 import re
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from analysis.corpus import comments_from_table, load_seed  # noqa: E402
+from analysis.corpus import comments_from_table, load_seed
+from analysis.schema import SEED_CATEGORY, SEED_ROLE
 
 LEADS = ("", "", "", "正直なところ、", "現場では", "以前から", "最近は", "私の地域では", "担当として", "率直に言うと、")
 ENDINGS = ("。", "。", "と感じる。", "ことがある。", "のが悩みです。", "場面が多い。", "と思います。", "のが現状です。",
@@ -38,7 +35,7 @@ def synthetic_comments(n: int, seed: int = 0) -> pd.DataFrame:
         return base
     rng = np.random.default_rng(seed)
     by_cat: dict[str, list[tuple[str, str]]] = {}
-    for text, cat, role in zip(base["text_norm"], base["category"], base["role"]):
+    for text, cat, role in zip(base["text_norm"], base[SEED_CATEGORY], base[SEED_ROLE]):
         for c in clauses(text):
             by_cat.setdefault(cat, []).append((c, role))
     cats = list(by_cat)
@@ -54,11 +51,13 @@ def synthetic_comments(n: int, seed: int = 0) -> pd.DataFrame:
             continue
         seen.add(text)
         rows.append((text, cat, picks[0][1]))
-    table = pd.DataFrame(rows, columns=["本文", "分類", "属性"])
-    return comments_from_table(table, "本文", "分類", "属性").comments
+    table = pd.DataFrame(rows, columns=["本文", SEED_CATEGORY, SEED_ROLE])
+    return comments_from_table(table, "本文", [SEED_CATEGORY, SEED_ROLE]).comments
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # python -m bench.synthetic [n]
+    import sys
+
     df = synthetic_comments(int(sys.argv[1]) if len(sys.argv) > 1 else 10)
     for t in df["text"].head(10):
         print(t)
