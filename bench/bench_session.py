@@ -28,6 +28,7 @@ Results: markdown on stdout and in ``bench/results/`` (gitignored).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as _dt
 import json
 import os
@@ -242,21 +243,16 @@ def apptest_times(models: Path, sessions: int, profile_to: Path | None = None) -
     return times
 
 
-def dashboard_bench(sessions: int) -> tuple[dict, str]:
-    from bench.report import load_text
-
-    work = Path(tempfile.mkdtemp(prefix="moyamoya-dash-"))
-    models = work / "models"
-    _prepare_models(models)
+@contextlib.contextmanager
+def _serve(app: Path, env: dict, log: Path):
+    """``streamlit run app`` on a free local port; yields (url, seconds until healthy)."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    log = work / "server.log"
-    env = {**os.environ, "MOYAMOYA_MODELS_DIR": str(models), "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)}
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true",
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port), "--server.headless", "true",
            "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
     t0 = time.perf_counter()
     with open(log, "wb") as fh:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, cwd=app.parent, env=env, stdout=fh, stderr=subprocess.STDOUT)
     try:
         while True:
             try:
@@ -268,14 +264,93 @@ def dashboard_bench(sessions: int) -> tuple[dict, str]:
             if proc.poll() is not None or time.perf_counter() - t0 > 90:
                 raise RuntimeError(f"streamlit did not start:\n{log.read_text(errors='replace')[-2000:]}")
             time.sleep(0.2)
-        healthy = time.perf_counter() - t0
-        browser = time_to_map(url, sessions)
+        yield url, time.perf_counter() - t0
     finally:
         proc.terminate()
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+# The least a Streamlit page with a plotly map can cost in this browser: a sidebar and one scatter of
+# 108 points, nothing of ours. Our time to map minus this is what the dashboard itself adds.
+FLOOR_APP = """
+import numpy as np
+import plotly.express as px
+import streamlit as st
+
+st.set_page_config(layout="wide")
+st.sidebar.write("floor")
+rng = np.random.default_rng(0)
+fig = px.scatter(x=rng.normal(size=108), y=rng.normal(size=108))
+with st.container(key="theme_map"):
+    st.plotly_chart(fig, key="map")
+"""
+
+
+def floor_bench(sessions: int) -> tuple[dict, str]:
+    work = Path(tempfile.mkdtemp(prefix="moyamoya-floor-"))
+    app = work / "floor_app.py"
+    app.write_text(FLOOR_APP, encoding="utf-8")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    try:
+        with _serve(app, env, work / "server.log") as (url, healthy):
+            browser = time_to_map(url, sessions)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    later = [r["seconds"] for r in browser[1:] if isinstance(r["session"], int)]
+    returning = [r["seconds"] for r in browser if not isinstance(r["session"], int)]
+    text = (f"# Floor: a bare Streamlit page with one plotly scatter ({_dt.datetime.now().isoformat(timespec='seconds')})\n\n"
+            f"Fresh browser context, median of {len(later)}: {statistics.median(later):.2f} s; returning visitor "
+            f"(new tab): median {statistics.median(returning):.2f} s; first after server start {browser[0]['seconds']:.2f} s.\n")
+    return {"healthy_s": healthy, "browser": browser}, text
+
+
+def first_launch_bench(cold_numba: bool, precompile: bool = False) -> tuple[dict, str]:
+    """Seconds from starting the server on an empty models folder until a browser sees the map
+    (the default analysis of the seed runs as a background job on the first visit)."""
+    from playwright.sync_api import sync_playwright
+
+    work = Path(tempfile.mkdtemp(prefix="moyamoya-first-"))
+    env = {**os.environ, "MOYAMOYA_MODELS_DIR": str(work / "models"), "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)}
+    if cold_numba:
+        env["NUMBA_CACHE_DIR"] = str(work / "numba")  # an empty cache: every kernel compiles again
+    install = 0.0
+    if precompile:  # what `make venv` does after installing
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "analysis.warmup"], cwd=ROOT, env=env, check=True, capture_output=True)
+        install = time.perf_counter() - t
+    t0 = time.perf_counter()
+    try:
+        with _serve(ROOT / "app.py", env, work / "server.log") as (url, healthy):
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+                try:
+                    page = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="ja-JP").new_page()
+                    page.goto(url)
+                    page.locator(MAP_SVG).first.wait_for(state="visible", timeout=300_000)
+                    seconds = time.perf_counter() - t0
+                finally:
+                    browser.close()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    kind = ("numba cache empty" if cold_numba else "numba cache warm") + (
+        f", kernels compiled by `python -m analysis.warmup` first ({install:.1f} s)" if precompile else "")
+    text = (f"# First launch ({_dt.datetime.now().isoformat(timespec='seconds')})\n\nEmpty models folder, {kind}: "
+            f"server healthy after {healthy:.1f} s, map visible {seconds:.1f} s after the server was started.\n")
+    return {"cold_numba": cold_numba, "precompile_s": install, "healthy_s": healthy, "map_s": seconds}, text
+
+
+def dashboard_bench(sessions: int) -> tuple[dict, str]:
+    from bench.report import load_text
+
+    work = Path(tempfile.mkdtemp(prefix="moyamoya-dash-"))
+    models = work / "models"
+    _prepare_models(models)
+    env = {**os.environ, "MOYAMOYA_MODELS_DIR": str(models), "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)}
+    with _serve(ROOT / "app.py", env, work / "server.log") as (url, healthy):
+        browser = time_to_map(url, sessions)
     prof = work / "overview.prof"
     code = ("import json, sys\nfrom pathlib import Path\nfrom bench.bench_session import apptest_times\n"
             "print(json.dumps(apptest_times(Path(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3]))))\n")
@@ -326,6 +401,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--cli", action="store_true", help="fresh vs warm large run from the command line")
     p.add_argument("--dashboard", action="store_true", help="time to map for new dashboard sessions")
+    p.add_argument("--floor", action="store_true", help="time to map for a bare Streamlit page with one plotly scatter")
+    p.add_argument("--first-launch", action="store_true", help="empty models folder to map, numba cache cold and warm")
     p.add_argument("--size", type=int, default=10_000)
     p.add_argument("--sessions", type=int, default=5)
     args = p.parse_args(argv)
@@ -337,8 +414,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.dashboard:
         result, text = dashboard_bench(args.sessions)
         save("session-dashboard", [result], text)
-    if not (args.cli or args.dashboard):
-        p.error("choose --cli and/or --dashboard")
+    if args.floor:
+        result, text = floor_bench(args.sessions)
+        save("session-floor", [result], text)
+    if args.first_launch:
+        for cold, pre in ((True, False), (True, True), (False, False)):
+            result, text = first_launch_bench(cold, pre)
+            save("session-first-launch", [result], text)
+            print(text)
+    if not (args.cli or args.dashboard or args.floor or args.first_launch):
+        p.error("choose --cli, --dashboard, --floor and/or --first-launch")
     return 0
 
 
