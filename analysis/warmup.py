@@ -18,7 +18,7 @@ import functools
 import importlib
 import warnings
 
-__all__ = ["compile_kernels", "enable_disk_cache"]
+__all__ = ["enable_disk_cache"]
 
 _MODULES = (
     "umap.umap_", "umap.layouts", "umap.spectral", "umap.utils", "umap.distances", "umap.sparse",
@@ -53,29 +53,3 @@ def enable_disk_cache() -> int:
                         pass
     return n
 
-
-def compile_kernels() -> float:
-    """Compile and cache the UMAP kernels the pipeline uses, on random data; returns seconds.
-
-    ``make venv`` runs this once after installing (``python -m analysis.warmup``), so a fresh
-    install's first analysis loads machine code instead of compiling it (about 20 s on 2 cores):
-    108 points take umap-learn's own estimator (the seed's path), 600 the block-parallel layout.
-    NN-descent (above 4,096 comments) cannot be cached by numba and still compiles per process.
-    """
-    import time
-
-    import numpy as np
-
-    from .config import UmapConfig
-    from .reduce import reduce_both
-
-    enable_disk_cache()
-    t0 = time.perf_counter()
-    rng = np.random.default_rng(0)
-    for n in (108, 600):
-        reduce_both(rng.normal(size=(n, 32)).astype(np.float32), UmapConfig(), seed=0)
-    return time.perf_counter() - t0
-
-
-if __name__ == "__main__":
-    print(f"UMAP kernels compiled and cached in {compile_kernels():.1f} s")

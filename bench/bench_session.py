@@ -319,7 +319,7 @@ def first_launch_bench(cold_numba: bool, precompile: bool = False) -> tuple[dict
     install = 0.0
     if precompile:  # what `make venv` does after installing
         t = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "analysis.warmup"], cwd=ROOT, env=env, check=True, capture_output=True)
+        subprocess.run([sys.executable, "-m", "analysis.precompile"], cwd=ROOT, env=env, check=True, capture_output=True)
         install = time.perf_counter() - t
     t0 = time.perf_counter()
     try:
@@ -336,7 +336,7 @@ def first_launch_bench(cold_numba: bool, precompile: bool = False) -> tuple[dict
     finally:
         shutil.rmtree(work, ignore_errors=True)
     kind = ("numba cache empty" if cold_numba else "numba cache warm") + (
-        f", kernels compiled by `python -m analysis.warmup` first ({install:.1f} s)" if precompile else "")
+        f", kernels compiled by `python -m analysis.precompile` first ({install:.1f} s)" if precompile else "")
     text = (f"# First launch ({_dt.datetime.now().isoformat(timespec='seconds')})\n\nEmpty models folder, {kind}: "
             f"server healthy after {healthy:.1f} s, map visible {seconds:.1f} s after the server was started.\n")
     return {"cold_numba": cold_numba, "precompile_s": install, "healthy_s": healthy, "map_s": seconds}, text

@@ -1,4 +1,4 @@
-"""`python -m analysis.warmup` (run by `make venv`) leaves UMAP's kernels in numba's disk cache."""
+"""`python -m analysis.precompile` (run by `make venv`) leaves UMAP's kernels in numba's disk cache."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def test_warmup_leaves_the_layout_kernels_on_disk():
     from numba.core.dispatcher import Dispatcher
 
     from analysis import layout
-    from analysis.warmup import compile_kernels
+    from analysis.precompile import compile_kernels
 
     assert compile_kernels() > 0
     # umap-learn's epoch kernel (the seed's path, below 500 comments) and ours (the block layout)
