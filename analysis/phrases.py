@@ -176,6 +176,16 @@ def _noun_runs(ms: Sequence[Morpheme]) -> list[tuple[int, int]]:
     return runs
 
 
+def _is_stop_head(ms: Sequence[Morpheme], k: int) -> bool:
+    """A word too common to be a keyword (連携 in a survey about 連携) that still heads a telling
+    「NのN」: 横の連携, 庁内の連携. Only right after 「Nの」, so it never forms a phrase alone."""
+    if k >= len(ms):
+        return False
+    m = ms[k]
+    return (m.content is None and not m.term and m.pos[0] == "名詞" and m.pos[1] == "普通名詞" and m.pos[2] != "副詞可能"
+            and len(m.surface) >= 2 and not _is_kana(m.surface))
+
+
 def _free_start(ms: Sequence[Morpheme], k: int) -> bool:
     """Can a head-final part of a compound start at morpheme ``k``? Not at bound forms such as
     づくり / ごと (kana-only) or one-kanji nouns such as 課 / 側 / 差 (unless a listed term)."""
@@ -425,12 +435,12 @@ def extract_phrases(ms: Sequence[Morpheme]) -> list[PhraseOcc]:
         j = b
         if j < n and ms[j].surface in NO_CONNECTORS and ms[j].pos[0] == "助詞" and j + 1 < n and ms[j + 1].surface == "の":
             j += 1
-        if j < n and ms[j].surface == "の" and ms[j].pos[0] == "助詞" and j + 1 in run_start:
-            b2 = run_start[j + 1]
+        if j < n and ms[j].surface == "の" and ms[j].pos[0] == "助詞" and (j + 1 in run_start or _is_stop_head(ms, j + 1)):
+            b2 = run_start.get(j + 1, j + 2)
             if len(_span_text(ms, j + 1, b2)) > PART_MAX_CHARS:
                 continue
             left = _nouns(ms, k, b)
-            right = _nouns(ms, j + 1, b2)
+            right = _nouns(ms, j + 1, b2) or (ms[j + 1].key,)
             if not right:
                 continue
             text = _span_text(ms, k, b2)

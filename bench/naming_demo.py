@@ -18,6 +18,7 @@ import gc
 import re
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -51,35 +52,6 @@ def char_space(texts, dims: int | None = None):
         def encode(xs):
             return normalize(svd.transform(vec.transform(list(xs)))).astype(np.float32)
     return encode(texts), encode
-
-
-def synthetic_texts(n: int, seed: int = 0) -> list[str]:
-    """``n`` distinct synthetic comments, as ``bench/synthetic.py`` makes them (two or three clauses
-    of seed comments of one partnership category, a lead-in and an ending), built here from the seed's
-    current columns (``synthetic.py`` still expects the older ``category`` / ``role`` columns)."""
-    from synthetic import ENDINGS, LEADS, clauses
-
-    base = load_seed()
-    cat_col = next((c for c in base.columns if c not in ("comment_id", "text", "text_norm", "emphasis", "position", "source_line")), None)
-    cats_of = base[cat_col].astype(str).tolist() if cat_col else [""] * len(base)
-    rng = np.random.default_rng(seed)
-    by_cat: dict[str, list[str]] = {}
-    for text, cat in zip(base["text_norm"], cats_of):
-        by_cat.setdefault(cat, []).extend(clauses(text))
-    cats = list(by_cat)
-    seen: set[str] = set()
-    out: list[str] = []
-    while len(out) < n:
-        pool = by_cat[cats[rng.integers(len(cats))]]
-        k = 2 if rng.random() < 0.7 else 3
-        if len(pool) < k:
-            continue
-        picks = [pool[i] for i in rng.choice(len(pool), size=k, replace=False)]
-        text = LEADS[rng.integers(len(LEADS))] + "、".join(picks) + ENDINGS[rng.integers(len(ENDINGS))]
-        if text not in seen:
-            seen.add(text)
-            out.append(text)
-    return out
 
 
 def old_labels(texts, labels) -> dict[int, str]:
@@ -129,13 +101,16 @@ def saved_run(path: str, lines: list[str]) -> None:
     texts = table["text"].astype(str).tolist()
     labels = table["cluster"].to_numpy()
     kw = {int(r.cluster): list(r.keywords) for r in run.clusters.itertuples()}
-    old = {int(r.cluster): str(r.label) for r in run.clusters.itertuples()}
+    saved = {int(r.cluster): str(r.label) for r in run.clusters.itertuples()}
+    summary = {int(r.cluster): (str(r.summary), str(r.summary_id)) for r in run.clusters.itertuples()}
+    old = old_labels(texts, labels)
     space, encode = naming_space(run.embedder(), texts, np.asarray(run.embeddings))
     space = np.asarray(space, dtype=np.float32)
     names = name_themes(texts, labels, space, kw, encode=encode)
     lines.append(f"\n### Saved run {Path(path).name} (the run's own embedder)\n")
-    lines.append("| theme | n | saved name | name now | topic / problem | members (first 50 characters) |")
-    lines.append("|---|---|---|---|---|---|")
+    lines.append("| theme | n | old keyword label | saved name | name now | topic / problem | summary quote | "
+                 "members (first 50 characters) |")
+    lines.append("|---|---|---|---|---|---|---|---|")
     for c in sorted(names):
         nm = names[c]
         rows = np.flatnonzero(labels == c)
@@ -144,7 +119,9 @@ def saved_run(path: str, lines: list[str]) -> None:
         order = sorted(range(len(rows)), key=lambda i: (int(rows[i]) not in nm.rows, -round(float(close[i]), 9), int(rows[i])))
         quotes = " ／ ".join("「" + texts[rows[i]][:50].replace("|", "｜") + "」" for i in order[:3])
         shown = (nm.name or f"(テーマ{c + 1})") + (" †" if nm.fallback else "")
-        lines.append(f"| {c} | {nm.n_comments} | {old.get(c, '')} | {shown} | {nm.topic or '–'} / {nm.problem or '–'} | {quotes} |")
+        quote, qid = summary.get(c, ("", ""))
+        lines.append(f"| {c} | {nm.n_comments} | {old.get(c, '')} | {saved.get(c, '')} | {shown} "
+                     f"| {nm.topic or '–'} / {nm.problem or '–'} | 「{quote.replace('|', '｜')}」({qid}) | {quotes} |")
     lines.append("\n† last resort: no phrase is shared by two members; named from single comments.")
 
 
@@ -152,10 +129,8 @@ def timings(lines: list[str]) -> list[dict]:
     import os
 
     from sklearn.cluster import MiniBatchKMeans
-<<<<<<< HEAD
-=======
+
     from bench.synthetic import synthetic_comments
->>>>>>> bench
 
     rows = []
     lines.append("\n### Timings (synthetic corpora, 100 themes, new tokenizer per call so SudachiPy analysis is included)\n")
@@ -167,7 +142,7 @@ def timings(lines: list[str]) -> list[dict]:
     warm = load_seed()["text_norm"].tolist()[:20]
     name_themes(warm, np.arange(20) % 2, np.eye(20), tokenizer=SudachiTokenizer())
     for n in (1000, 10000):
-        texts = synthetic_texts(n, seed=0)
+        texts = synthetic_comments(n, seed=0)["text_norm"].tolist()
         emb, encode = char_space(texts, dims=128)
         labels = MiniBatchKMeans(100, random_state=0, n_init=3).fit_predict(emb)
         kw = keywords(texts, labels, SudachiTokenizer())
@@ -217,29 +192,10 @@ def main() -> None:
 
     km = KMeans(8, random_state=0, n_init=10).fit_predict(emb)
     show("Seed, KMeans k=8 on the stand-in embedding", texts, km, emb, encode, lines, ids)
-<<<<<<< HEAD
     if "--run" in sys.argv:
         saved_run(sys.argv[sys.argv.index("--run") + 1], lines)
     rows = timings(lines) if "--no-timings" not in sys.argv else []
-    from report import save
-=======
-    if "--pipeline" in sys.argv:
-        from analysis.config import PipelineConfig
-        from analysis.pipeline import run_pipeline
-        from analysis.search import QueryEncoder
-
-        cfg = PipelineConfig()
-        run = run_pipeline(seed, cfg)
-        enc = QueryEncoder(texts, cfg.embedding, cfg.seed).encode
-        labels = run.assignments["cluster"].to_numpy()
-        show("Seed, default pipeline run (HDBSCAN themes; encode = the run's QueryEncoder)", texts, labels, run.embeddings, enc, lines, ids)
-        broad = run.assignments["broad"].to_numpy()
-        fine = name_themes(texts, labels, run.embeddings, encode=enc)
-        bn = name_themes(texts, broad, run.embeddings, encode=enc, avoid=[x.name for x in fine.values()])
-        lines.append("\nBroad themes: " + " / ".join(f"{c}: {bn[c].name}" for c in sorted(bn)))
-    rows = timings(lines)
     from bench.report import save
->>>>>>> bench
 
     save("naming", rows, "\n".join(lines) + "\n")
 

@@ -142,6 +142,10 @@ def test_keywords_use_whole_terms(tok):
         ("各機関とも責任感が中途半端", "noun", "責任感"),
         # が after a listed term, tagged 接続助詞 by SudachiPy, still marks a subject.
         ("地域住民の見守りが続かない", "predicate", "見守りが続かない"),
+        # A word too common to be a keyword (連携) still heads a telling 「NのN」 and its predicate.
+        ("庁内の横の連携が取れていないように感じる", "noun_no", "横の連携"),
+        ("庁内の横の連携が取れていないように感じる", "predicate", "横の連携が取れていない"),
+        ("つまり横の連携ができていない", "predicate", "横の連携ができていない"),
     ],
 )
 def test_phrase_shapes(tok, text, kind, expected):
@@ -156,6 +160,12 @@ def test_phrases_skip_fragments_and_compound_particles(tok):
     assert not any("しない" in t for t in texts)  # しなければならない is an obligation
     negated = [p for p in extract_phrases(tok.morphemes("役割分担が決まっていない")) if p.kind == "predicate"]
     assert negated and negated[0].negated and "NEG" in negated[0].key
+
+
+def test_a_stopword_noun_is_a_phrase_only_as_the_head_of_n_no_n(tok):
+    found = {(p.kind, p.text) for p in extract_phrases(tok.morphemes("分野の連携、協働が不十分。連携が大切だと思う"))}
+    assert ("noun_no", "分野の連携") in found
+    assert not any(text == "連携" or text.startswith("連携が") for _, text in found)  # never alone, never a subject alone
 
 
 def test_trouble_endings_and_bare_predicates(tok):
