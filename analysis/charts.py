@@ -129,6 +129,12 @@ def shorten(text: str, width: int = 24) -> str:
 #: Marker shapes cycle after each round of the palette, so theme 3 and theme 27 share a colour but
 #: not a shape.
 SYMBOLS: tuple[str, ...] = ("circle", "square", "diamond", "triangle-up", "cross", "star")
+#: From this many points the map draws with WebGL (SVG markers make a browser crawl: 100,000 points
+#: took 28 s to appear) and smaller markers.
+MAP_WEBGL_FROM = 5_000
+#: At most this many points are sent to the browser (a seeded sample that keeps every highlighted
+#: comment): 100,000 points with their hover text were a 63 MB figure.
+MAP_MAX_POINTS = 20_000
 
 
 def theme_color_map(clusters: Sequence[int]) -> dict[int, str]:
@@ -171,6 +177,7 @@ def theme_map(
     height: int = 560,
     attributes: Sequence[str] | None = None,
     legend: str = "right",
+    value_colors: Mapping[str, Mapping[str, str]] | None = None,
 ) -> go.Figure:
     """2-D scatter of comments, one trace per theme (or broad theme, or value of an attribute).
 
@@ -185,14 +192,18 @@ def theme_map(
     hover_width : hover line width in display columns (a full-width character counts 2).
     attributes : attribute columns shown in the hover (default: none).
     legend : ``"right"`` or ``"bottom"`` (narrow screens: the map keeps the full width).
+    value_colors : colours per attribute value (:func:`analysis.schema.attribute_color_maps` of the
+        run's whole table), so a value keeps its colour when filtered rows lack others.
 
     Themes keep their colour (by theme id, :func:`analysis.schema.theme_color`) whatever rows the
     table holds. Each point's ``customdata`` is ``[comment_id]`` (a string); selections map back
-    through it.
+    through it. From :data:`MAP_WEBGL_FROM` rows the map is WebGL with smaller markers; above
+    :data:`MAP_MAX_POINTS` it draws a seeded sample (:func:`map_sample`; the page says so).
     """
     fig = go.Figure()
     hi = set(highlight_ids) if highlight_ids is not None else None
-    df = table.reset_index(drop=True)
+    df = map_sample(table, hi)
+    big = len(table) >= MAP_WEBGL_FROM
     attrs = [a for a in (attributes or []) if a in df.columns]
     if color_by in ("theme", "broad"):
         key = "cluster" if color_by == "theme" else "broad"
@@ -209,7 +220,7 @@ def theme_map(
                            ("circle-open" if g == NOISE else "circle"), sub, g == NOISE))
     elif color_by in df.columns:
         values = ordered_values(df[color_by], color_by)
-        colors_c = category_color_map(values)
+        colors_c = {**category_color_map(values), **(value_colors or {}).get(color_by, {})}
         groups = [(str(v), colors_c[v], "circle", df[df[color_by] == v], False) for v in values]
     else:
         raise ValueError(f"color_by must be theme, broad or an attribute column, not {color_by!r}")
@@ -221,7 +232,7 @@ def theme_map(
         for a in attrs:
             heads = [h + " ・ " + escape_html(v) for h, v in zip(heads, sub[a])]
         hover = [f"{h}<br>{hover_text(t, hover_width)}" for h, t in zip(heads, sub["text"])]
-        size = np.full(len(sub), 6.0 if is_noise else 9.0)
+        size = np.full(len(sub), (3.0 if is_noise else 4.5) if big else (6.0 if is_noise else 9.0))
         line_w = np.zeros(len(sub))
         opacity = np.full(len(sub), 0.55 if is_noise else 0.85)
         if hi is not None:
@@ -230,7 +241,7 @@ def theme_map(
             line_w = np.where(mask, 1.5, 0.0)
             opacity = np.where(mask, 1.0, 0.25)
         fig.add_trace(
-            go.Scatter(
+            (go.Scattergl if big else go.Scatter)(
                 x=sub["x"],
                 y=sub["y"],
                 mode="markers",
@@ -251,6 +262,21 @@ def theme_map(
     else:
         leg = dict(title=dict(text=escape_html(title)), itemsizing="constant")
     return _base_layout(fig, height=height, dragmode="lasso", legend=leg, plot_bgcolor="#fafafa")
+
+
+def map_sample(table: pd.DataFrame, keep: Iterable[str] | None = None, limit: int = MAP_MAX_POINTS) -> pd.DataFrame:
+    """The rows the map draws: all of them up to ``limit``, else a sample of ``limit`` rows drawn
+    with a fixed seed (so a theme keeps its share, and the same rows show on every rerun) plus
+    every row whose ``comment_id`` is in ``keep``."""
+    df = table.reset_index(drop=True)
+    if len(df) <= limit:
+        return df
+    rng = np.random.default_rng(0)
+    take = np.zeros(len(df), dtype=bool)
+    take[rng.choice(len(df), size=limit, replace=False)] = True
+    if keep:
+        take |= df["comment_id"].astype(str).isin(set(keep)).to_numpy()
+    return df[take].reset_index(drop=True)
 
 
 def selected_comment_ids(event: Any) -> list[str]:
@@ -307,10 +333,12 @@ def keyword_bar(
     return _base_layout(fig, height=height or max(220, 28 * len(words) + 80), showlegend=False)
 
 
-def category_mix_bar(counts: pd.Series | Mapping[str, int], title: str | None = None) -> go.Figure:
-    """Horizontal bars of how many comments of one theme have each value of an attribute."""
+def category_mix_bar(counts: pd.Series | Mapping[str, int], title: str | None = None,
+                     colors: Mapping[str, str] | None = None) -> go.Figure:
+    """Horizontal bars of how many comments of one theme have each value of an attribute
+    (``colors``: the attribute's value colours, as the other charts of the run use)."""
     s = pd.Series(counts, dtype=float) if not isinstance(counts, pd.Series) else counts.astype(float)
-    colors = category_color_map(list(s.index))
+    colors = {**category_color_map(list(s.index)), **(colors or {})}
     fig = go.Figure(
         go.Bar(
             x=s.values,
@@ -331,20 +359,23 @@ def category_mix_bar(counts: pd.Series | Mapping[str, int], title: str | None = 
     )
 
 
-def attribute_bar(table: pd.DataFrame, x: str, stack: str | None = None) -> go.Figure:
-    """Bars: comments per value of attribute ``x``, stacked by the values of ``stack`` (optional)."""
+def attribute_bar(table: pd.DataFrame, x: str, stack: str | None = None,
+                  value_colors: Mapping[str, Mapping[str, str]] | None = None) -> go.Figure:
+    """Bars: comments per value of attribute ``x``, stacked by the values of ``stack`` (optional);
+    ``value_colors`` as in :func:`theme_map`."""
+    fixed = value_colors or {}
     xs = ordered_values(table[x], x)
     fig = go.Figure()
     if stack is None or stack not in table.columns or stack == x:
         counts = table[x].value_counts().reindex(xs, fill_value=0)
-        colors = category_color_map(xs)
+        colors = {**category_color_map(xs), **fixed.get(x, {})}
         fig.add_trace(go.Bar(x=[escape_html(v) for v in xs], y=counts.values, marker_color=[colors[v] for v in xs],
                              hovertemplate="%{x}: %{y}件<extra></extra>"))
         top = float(counts.max()) if len(counts) else 0.0
     else:
         ss = ordered_values(table[stack], stack)
         counts = pd.crosstab(table[x], table[stack]).reindex(index=xs, columns=ss, fill_value=0)
-        colors = category_color_map(ss)
+        colors = {**category_color_map(ss), **fixed.get(stack, {})}
         for v in ss:
             fig.add_trace(go.Bar(x=[escape_html(c) for c in counts.index], y=counts[v].values, name=escape_html(v),
                                  marker_color=colors[v],

@@ -22,7 +22,7 @@ def _sheets(data: ReportData) -> dict[str, pd.DataFrame]:
     run, attrs, by = data.run, data.run.attributes, data.primary
     t = data.table
     comments = pd.DataFrame({"ID": t["comment_id"].astype(str), "コメント": t["text"], "テーマ": t["label"],
-                             "所属の強さ": t["strength"].round(3)})
+                             "当てはまりの強さ": t["strength"].round(3)})
     for a in attrs:
         comments[a if a not in comments.columns else f"{a}（属性）"] = t[a].to_numpy()
 

@@ -146,6 +146,12 @@ def value_color_map(values: Sequence[str]) -> dict[str, str]:
     return out
 
 
+def attribute_color_maps(table, attributes: Sequence[str]) -> dict[str, dict[str, str]]:
+    """Colour of every value of every attribute, from a run's whole table (not filtered rows), so a
+    value keeps its colour on every chart and quote card whatever filter is on."""
+    return {a: value_color_map([str(v) for v in ordered_values(table[a], a)]) for a in attributes if a in table}
+
+
 # --------------------------------------------------------------------------- thresholds
 
 #: Theme stability (0–1, share of member pairs that stay together under other seeds).

@@ -424,6 +424,10 @@ def test_a_job_outlives_the_session_that_started_it(models, seed_comments):
     later = _page(DATA)
     assert job.run_path in list(list_runs()["path"])
     assert any("この分析を表示する" == b.label for b in later.button)
+    # opening it from the card (a new session, the tab of the start long closed) switches the run picker
+    next(b for b in later.button if b.label == "この分析を表示する").click().run()
+    _ok(later)
+    assert later.session_state[KEY_RUN] == job.run_path
     assert PipelineConfig().replace(**{"embedding.backend": "sudachi"}).to_dict() == load_run(job.run_path).manifest["config"]
 
 
@@ -517,6 +521,10 @@ def test_comment_markup_is_shown_literally(models, seed_run):
     assert "<b>タグ</b>" not in card and "&lt;b&gt;タグ&lt;/b&gt;" in card
     assert "<mark" in card
     assert "**太字**" in card and "[x](javascript:alert(1))" in card
+    # Options of select boxes are plain text in Streamlit: shown as written, never backslash-escaped.
+    options = [o for w in (*at.selectbox, *at.multiselect) for o in w.options]
+    assert any("<i>ラベル</i>**" in o for o in options), options
+    assert not [o for o in options if "\\" in o], options
     at.switch_page(THEMES).run()
     _ok(at)
     for h in at.header:

@@ -77,8 +77,15 @@ def _tail(log: Path, n: int = 40) -> str:
 
 
 @pytest.fixture(scope="module")
-def server(seed_run, models_dir):
-    """``streamlit run app.py`` on a free port, reading the session's models folder."""
+def server(seed_run, tmp_path_factory):
+    """``streamlit run app.py`` on a free port, on its own copy of the seed run (what the browser
+    changes — shortlists, notes — never reaches other tests' copies of the session's run)."""
+    models_dir = tmp_path_factory.mktemp("browser-models")
+    (models_dir / "runs").mkdir()
+    shutil.copytree(seed_run.path, models_dir / "runs" / Path(seed_run.path).name)
+    cache = Path(seed_run.path).parent.parent / "cache"
+    if cache.exists():
+        shutil.copytree(cache, models_dir / "cache", ignore=shutil.ignore_patterns("locks"))
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     for old in OUT_DIR.glob("*.png"):
         old.unlink()
@@ -266,7 +273,22 @@ ENGLISH = (
     "App pages", "Increment", "Decrement", "Link to heading", "Skip to main content", "file upload",
     "Zoom", "Pan", "Box Select", "Lasso Select", "Autoscale", "Reset axes", "Download plot", "Zoom in", "Zoom out",
     "Toggle Spike Lines", "Show closest data on hover", "Compare data on hover", "Produced with Plotly",
+    "Sort ascending", "Sort descending", "Autosize", "Pin column", "Hide column", "Statistics", "Type to search",
+    "Select all", "Copy column name",
 )
+# Menus Streamlit draws only when opened (a table's column menu, its column chooser): added to the
+# page as Streamlit adds them, they must come out in Japanese too.
+MENU_PROBE_JS = """() => new Promise((done) => {
+  const menu = document.createElement('div');
+  menu.setAttribute('aria-label', 'Dataframe column menu');
+  menu.innerHTML = '<div role="menuitem">Sort ascending</div><div role="menuitem">Pin column</div>'
+    + '<div role="menuitem">Hide column</div><div>Statistics</div><label>Select all</label><span>(index)</span>'
+    + '<input placeholder="Type to search">';
+  document.body.appendChild(menu);
+  setTimeout(() => { const out = [menu.getAttribute('aria-label'),
+      ...[...menu.children].map((e) => e.placeholder || e.textContent)];
+    menu.remove(); done(out); }, 300);
+})"""
 _VISIBLE_TEXT_JS = """() => {
   const out = [];
   const shown = (el) => { const cs = getComputedStyle(el);
@@ -341,6 +363,8 @@ def test_every_page_renders_in_japanese_offline_and_map_selection_lists_comments
         _reveal_toolbars(page)
         english[label] = _english_left(page)
     assert not any(english.values()), english
+    assert page.evaluate(MENU_PROBE_JS) == ["列のメニュー", "小さい順に並べる", "列を固定する", "列を隠す", "統計",
+                                            "すべて選ぶ", "（行番号）", "検索する言葉"]
 
     # box-select on the overview map lists the selected comments
     nav.nth(labels.index(OVERVIEW)).click()

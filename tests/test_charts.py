@@ -263,3 +263,53 @@ def test_plotly_config_carries_japanese_toolbar():
     for english in ("Zoom", "Pan", "Box Select", "Lasso Select", "Autoscale", "Reset axes", "Zoom in", "Zoom out",
                     "Download plot as a PNG"):
         assert d[english] and d[english] != english
+
+
+def test_an_attribute_value_keeps_its_colour_under_a_filter_and_on_cards():
+    """北部 is the same colour on the map of all rows, on the map of rows without 中部, on the bars
+    and on a quote card (the run's colours, not the rank among the rows shown)."""
+    from analysis.schema import attribute_color_maps
+    from ui.text import quote_card_html
+
+    t = pd.DataFrame({"comment_id": [f"c{i}" for i in range(6)], "text": ["住民との連携が難しい"] * 6,
+                      "x": np.arange(6.0), "y": np.arange(6.0), "cluster": [0, 0, 1, 1, 2, 2],
+                      "label": ["甲", "甲", "乙", "乙", "丙", "丙"],
+                      "地区": ["中部", "北部", "南部", "中部", "北部", "南部"]})
+    maps = attribute_color_maps(t, ["地区"])
+    assert len(set(maps["地区"].values())) == 3
+
+    def colours(fig):
+        return {tr.name: tr.marker.color for tr in fig.data}
+
+    full = colours(charts.theme_map(t, color_by="地区", value_colors=maps))
+    part = colours(charts.theme_map(t[t["地区"] != "中部"], color_by="地区", value_colors=maps))
+    assert part["北部"] == full["北部"] == maps["地区"]["北部"]
+    assert part["南部"] == full["南部"] == maps["地区"]["南部"]
+    bars = charts.attribute_bar(t[t["地区"] != "中部"], "地区", value_colors=maps)
+    assert list(bars.data[0].marker.color) == [maps["地区"]["北部"], maps["地区"]["南部"]]
+    mix = charts.category_mix_bar(pd.Series({"北部": 1, "南部": 2}), colors=maps["地区"])
+    assert list(mix.data[0].marker.color) == [maps["地区"]["北部"], maps["地区"]["南部"]]
+    card = quote_card_html("本文", attributes=[("地区", "南部")], colors=maps)
+    assert f"background:{maps['地区']['南部']}" in card and f"4px solid {maps['地区']['南部']}" in card
+
+
+def test_big_maps_draw_with_webgl_and_a_seeded_sample_that_keeps_highlights():
+    n = charts.MAP_MAX_POINTS + 5_000
+    rng = np.random.default_rng(1)
+    t = pd.DataFrame({"comment_id": [f"c{i:06d}" for i in range(n)], "text": ["窓口どうしの連携が進まない"] * n,
+                      "x": rng.normal(size=n), "y": rng.normal(size=n), "cluster": rng.integers(-1, 30, size=n)})
+    t["label"] = "テーマ" + t["cluster"].astype(str)
+    keep = {"c000003", f"c{n - 1:06d}"}
+    fig = charts.theme_map(t, highlight_ids=keep)
+    drawn = [c[0] for tr in fig.data for c in tr.customdata]
+    assert len(drawn) == len(set(drawn)) and charts.MAP_MAX_POINTS <= len(drawn) <= charts.MAP_MAX_POINTS + len(keep)
+    assert keep <= set(drawn)
+    assert all(isinstance(tr, go.Scattergl) for tr in fig.data)
+    assert charts.map_sample(t)["comment_id"].tolist() == charts.map_sample(t)["comment_id"].tolist()  # same rows every rerun
+    # shares of themes survive the sampling (30 themes of ~800 comments each, 20,000 of 25,000 drawn)
+    full = t["cluster"].value_counts(normalize=True)
+    part = charts.map_sample(t)["cluster"].value_counts(normalize=True).reindex(full.index)
+    assert float((full - part).abs().max()) < 0.01
+    small = charts.theme_map(t.head(charts.MAP_WEBGL_FROM - 1))
+    assert all(isinstance(tr, go.Scatter) for tr in small.data)
+    assert sum(len(tr.x) for tr in small.data) == charts.MAP_WEBGL_FROM - 1

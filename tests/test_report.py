@@ -256,7 +256,7 @@ def test_workbook_sheets_headers_and_no_formula(data, run):
         assert ws.freeze_panes == "A2", ws.title
         assert ws["A1"].font.bold
         assert all(ws.column_dimensions[c].width >= 6 for c in "ABC")
-    assert [c.value for c in wb["コメント"][1]] == ["ID", "コメント", "テーマ", "所属の強さ", *run.attributes]
+    assert [c.value for c in wb["コメント"][1]] == ["ID", "コメント", "テーマ", "当てはまりの強さ", *run.attributes]
     assert wb["コメント"].max_row == len(run.comments) + 1
     assert wb["コメント"].column_dimensions["B"].width == 80
     themes = wb["テーマ"]

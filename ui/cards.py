@@ -14,7 +14,7 @@ COLUMN_NAMES_JA: dict[str, str] = {
     "text": "コメント",
     "label": "テーマ",
     "broad_label": "大きなテーマ",
-    "strength": "所属の強さ",
+    "strength": "当てはまりの強さ",
     "similarity": "類似度",
     "left": "前の文脈",
     "word": "語",
@@ -36,7 +36,8 @@ def _emphasis(row: Mapping) -> list[str]:
 
 
 def _card(row: Mapping, attributes: Sequence[str], theme: str | None, extra: str | None,
-          query_words: Iterable[str], spans: Iterable[tuple[int, int]] = ()) -> str:
+          query_words: Iterable[str], spans: Iterable[tuple[int, int]] = (),
+          colors: Mapping[str, Mapping[str, str]] | None = None) -> str:
     return quote_card_html(
         row["text"],
         attributes=[(a, row.get(a)) for a in attributes if a in row],
@@ -46,13 +47,16 @@ def _card(row: Mapping, attributes: Sequence[str], theme: str | None, extra: str
         extra=extra,
         query_words=query_words,
         spans=spans,
+        colors=colors,
     )
 
 
 def quote_card(row: Mapping, attributes: Sequence[str] = (), theme: str | None = None, extra: str | None = None,
-               query_words: Iterable[str] = (), spans: Iterable[tuple[int, int]] = ()) -> None:
-    """One comment as a card: a badge per attribute of the run, the editors' emphasis highlighted."""
-    st.html(_card(row, attributes, theme, extra, query_words, spans))
+               query_words: Iterable[str] = (), spans: Iterable[tuple[int, int]] = (),
+               colors: Mapping[str, Mapping[str, str]] | None = None) -> None:
+    """One comment as a card: a badge per attribute of the run (in the run's value colours,
+    ``PageContext.value_colors``), the editors' emphasis highlighted."""
+    st.html(_card(row, attributes, theme, extra, query_words, spans, colors))
 
 
 def quote_cards(
@@ -63,6 +67,7 @@ def quote_cards(
     extra_col: str | None = None,
     extra_fmt: str = "{:.2f}",
     extra_label: str = "",
+    colors: Mapping[str, Mapping[str, str]] | None = None,
 ) -> None:
     """Several cards in one ``st.html`` (fewer elements, faster page)."""
     if rows.empty:
@@ -73,7 +78,7 @@ def quote_cards(
         extra = None
         if extra_col and extra_col in r and pd.notna(r[extra_col]):
             extra = extra_label + extra_fmt.format(r[extra_col])
-        parts.append(_card(r, attributes, r.get("label") if show_theme else None, extra, words))
+        parts.append(_card(r, attributes, r.get("label") if show_theme else None, extra, words, colors=colors))
     st.html("".join(parts))
 
 

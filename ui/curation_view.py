@@ -19,7 +19,7 @@ from analysis.errors import UserError
 from analysis.schema import NOISE, NOISE_LABEL
 from ui import auth, data, state
 from ui.sidebar import PageContext
-from ui.text import md_escape
+from ui.text import md_escape, one_line
 
 PREVIEW_CHARS = 40
 
@@ -47,7 +47,7 @@ def _preview(table: pd.DataFrame) -> Callable[[str], str]:
 
     def fmt(cid: str) -> str:
         t = texts.get(cid, "").replace("\n", " ")
-        return md_escape(f"{cid}: {t[:PREVIEW_CHARS]}{'…' if len(t) > PREVIEW_CHARS else ''}")
+        return one_line(f"{cid}: {t[:PREVIEW_CHARS]}{'…' if len(t) > PREVIEW_CHARS else ''}")
 
     return fmt
 
@@ -111,7 +111,7 @@ def _merge_section(ctx: PageContext, cluster: int) -> None:
     st.markdown("**ほかのテーマとまとめる**")
     key = f"cur_merge_with_{cluster}"
     a, b = st.columns([3, 1], vertical_alignment="bottom")
-    a.selectbox("まとめるテーマ", others, format_func=lambda c: md_escape(names[c]), key=key,
+    a.selectbox("まとめるテーマ", others, format_func=lambda c: one_line(names[c]), key=key,
                 help="選んだテーマのコメントがこのテーマに入ります。このテーマの名前と番号が残ります。")
     b.button("まとめる", key="cur_merge", on_click=_merge, args=(ctx.path, cluster, key))
 
@@ -133,7 +133,7 @@ def _pick_section(ctx: PageContext, cluster: int) -> None:
     a, b = st.columns([3, 1], vertical_alignment="bottom")
     to_key = f"cur_move_to_{cluster}"
     a.selectbox("移す先", targets, key=to_key,
-                format_func=lambda c: NOISE_LABEL if c == NOISE else md_escape(names[c]))
+                format_func=lambda c: NOISE_LABEL if c == NOISE else one_line(names[c]))
     b.button("移す", key="cur_move", on_click=_move, args=(ctx.path, pick, to_key))
 
 
@@ -155,7 +155,7 @@ def _unclassified_section(ctx: PageContext) -> None:
     a, b = st.columns([3, 1], vertical_alignment="bottom")
     pick = "cur_assign_pick"
     a.multiselect("1件ずつ選ぶ", list(suggest), key=pick, placeholder="コメントを選んでください",
-                  format_func=lambda c: f"{preview(c)} → {md_escape(suggest[c])}")
+                  format_func=lambda c: f"{preview(c)} → {one_line(suggest[c])}")
     b.button("近いテーマに入れる", key="cur_assign_one", on_click=_assign, args=(ctx.path, pick))
     top = float(noise["nearest_strength"].max())
     hi = max(0.01, min(1.0, round(top + 0.005, 2)))
@@ -191,7 +191,7 @@ def _log_section(ctx: PageContext) -> None:
     key = f"cur_undo_pick_{max(texts)}"  # a new edit (or undo) offers the newest edit again
     if st.session_state.get(key, max(texts)) not in texts:  # undone meanwhile (here or by someone else)
         del st.session_state[key]
-    a.selectbox("元に戻す操作", list(texts), key=key, format_func=lambda i: md_escape(texts[i]),
+    a.selectbox("元に戻す操作", list(texts), key=key, format_func=lambda i: one_line(texts[i]),
                 help="あとの操作がこの操作を前提にしているときは、先にそちらを元に戻してください。")
     b.button("元に戻す", key="cur_undo", on_click=_undo, args=(ctx.path, key))
 

@@ -20,7 +20,7 @@ from analysis.errors import UserError
 from analysis.runs import RunError, delete_run, get_published, set_published, storage_problem
 from ui import auth, data, jobs_view, rerun, state
 from ui.sidebar import PageContext, run_label
-from ui.text import md_escape
+from ui.text import md_escape, one_line
 
 NONE = "（使わない）"
 LIMIT_MB = MAX_UPLOAD_BYTES // 1024 // 1024
@@ -75,7 +75,7 @@ def upload() -> tuple[pd.DataFrame, dict] | None:
     if len(tr.sheets) > 1:
         options = [None] + tr.sheets + ["*"]
         labels = {None: "自動で選ぶ", "*": "同じ見出しのシートをすべて"} | {s: f"{s}（{tr.sheet_rows.get(s, 0)}行）" for s in tr.sheets}
-        st.selectbox("読み込むシート", options, key=f"sheet:{digest}", format_func=lambda s: md_escape(labels.get(s, s)))
+        st.selectbox("読み込むシート", options, key=f"sheet:{digest}", format_func=lambda s: one_line(labels.get(s, s)))
     st.info(md_escape(tr.summary_ja()), icon=":material/info:")
     for note in tr.notes:
         st.caption("・" + md_escape(note))
@@ -83,16 +83,16 @@ def upload() -> tuple[pd.DataFrame, dict] | None:
     cols = [str(c) for c in tr.table.columns]
     c1, c2 = st.columns(2)
     text_col = c1.selectbox("本文（自由記述）の列", cols, index=cols.index(roles.text) if roles.text in cols else 0,
-                            key=f"col_text:{digest}", format_func=md_escape)
+                            key=f"col_text:{digest}", format_func=one_line)
     id_options = [NONE] + [c for c in cols if c != text_col]
     id_col = c2.selectbox("ID の列", id_options, index=id_options.index(roles.id) if roles.id in id_options else 0,
-                          key=f"col_id:{digest}", format_func=md_escape,
+                          key=f"col_id:{digest}", format_func=one_line,
                           help="回答ごとの番号。なければ c001 から自動で付けます。別の年度と照合するときに使います。")
     id_col = None if id_col == NONE else id_col
     attr_options = [c for c in cols if c not in (text_col, id_col)]
     attrs = st.multiselect("属性の列（絞り込みやくらべる軸になる列: 分類、所属、年度、地区、年代 など）", attr_options,
                            default=[a for a in roles.attributes if a in attr_options], key=f"col_attrs:{digest}",
-                           format_func=md_escape, placeholder="なし")
+                           format_func=one_line, placeholder="なし")
     if roles.ignored:
         st.caption("使わない列: " + "、".join(f"「{md_escape(c)}」（{md_escape(r)}）" for c, r in roles.ignored.items()))
     for note in roles.notes:
@@ -259,7 +259,8 @@ def saved_runs() -> pd.DataFrame:
     else:
         view = ok.assign(active=["表示中" if p == state.active_run_path() else "" for p in ok["path"]],
                          published=["公開中" if r == published else "" for r in ok["run_id"]],
-                         created=ok["created"].astype(str).str.slice(0, 16).str.replace("T", " "))
+                         created=ok["created"].astype(str).str.slice(0, 16).str.replace("T", " "),
+                         noise_share=ok["noise_share"].astype(float) * 100)  # one decimal for every run
         st.dataframe(view[["active", "published", "input", "created", "n_comments", "n_clusters", "noise_share",
                            "silhouette", "run_id"]], hide_index=True, key="runs_table", column_config={
             "active": st.column_config.TextColumn("表示中", width="small"),
@@ -269,7 +270,7 @@ def saved_runs() -> pd.DataFrame:
             "created": st.column_config.TextColumn("作成日時"),
             "n_comments": st.column_config.NumberColumn("コメント数", format="%d"),
             "n_clusters": st.column_config.NumberColumn("テーマ数", format="%d"),
-            "noise_share": st.column_config.NumberColumn("未分類の割合", format="percent"),
+            "noise_share": st.column_config.NumberColumn("未分類の割合", format="%.1f%%"),
             "silhouette": st.column_config.NumberColumn("まとまりの良さ", format="%.2f",
                                                         help="テーマどうしがどれだけはっきり分かれているか（大きいほどよい）。"),
             "run_id": st.column_config.TextColumn("ID"),
@@ -291,7 +292,7 @@ def _actions(ok: pd.DataFrame) -> None:
     paths = ok["path"].tolist()
     m1, m2, m3 = st.columns(3)
     with m1:
-        target = st.selectbox("分析結果", paths, format_func=lambda p: md_escape(labels.get(p, p)), key="manage_switch")
+        target = st.selectbox("分析結果", paths, format_func=lambda p: one_line(labels.get(p, p)), key="manage_switch")
         st.button("この分析を表示する", key="switch_run", on_click=state.set_active_run, args=(target,),
                   disabled=target == state.active_run_path(), icon=":material/visibility:")
     if not auth.viewer().can_analyse:
@@ -329,7 +330,7 @@ def compare(ok: pd.DataFrame) -> None:
         st.caption("表示中の分析と同じデータの分析結果は、ほかにありません（設定を変えて分析し直すと比べられます）。")
         return
     labels = {p: run_label(r) for p, (_, r) in zip(ok["path"], ok.iterrows())}
-    before = st.selectbox("前（比べるもと）", candidates["path"].tolist(), format_func=lambda p: md_escape(labels.get(p, p)),
+    before = st.selectbox("前（比べるもと）", candidates["path"].tolist(), format_func=lambda p: one_line(labels.get(p, p)),
                           key="cmp_a")
     st.caption(f"後: {md_escape(labels[after])}（表示中の分析）")
     table, fig, n, key = data.comparison(before, after)

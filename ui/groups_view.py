@@ -17,7 +17,7 @@ from analysis.errors import UserError
 from analysis.schema import NOISE, NOISE_LABEL
 from ui import cards, data, terms
 from ui.sidebar import PageContext
-from ui.text import md_escape
+from ui.text import md_escape, one_line
 
 
 def _labels(ctx: PageContext) -> dict[int, str]:
@@ -39,7 +39,7 @@ def result_table(ctx: PageContext, res: pd.DataFrame, name_a: str, name_b: str, 
     )
     st.dataframe(view[["mark", "label", "count_a", "share_a", "count_b", "share_b", "diff", "q", "note"]],
                  hide_index=True, key=key, column_config={
-                     "mark": st.column_config.TextColumn("", width="small", help="偶然とは言いにくい差（★）"),
+                     "mark": st.column_config.TextColumn("★", width="small", help="偶然とは言いにくい差（★）"),
                      "label": st.column_config.TextColumn("テーマ", width="medium"),
                      "count_a": st.column_config.NumberColumn(f"{name_a}（件）", format="%d"),
                      "share_a": st.column_config.NumberColumn(f"{name_a}（割合）", format="percent"),
@@ -48,7 +48,7 @@ def result_table(ctx: PageContext, res: pd.DataFrame, name_a: str, name_b: str, 
                      "diff": st.column_config.NumberColumn("差（ポイント）", format="%+.1f",
                                                            help=f"{name_b}の割合 − {name_a}の割合"),
                      "q": st.column_config.NumberColumn("偶然の見込み", format="%.3f", help=terms.help_for("差の確かさ")),
-                     "note": st.column_config.TextColumn("", help=terms.help_for("参考値")),
+                     "note": st.column_config.TextColumn("注記", help=terms.help_for("参考値")),
                  })
     sig = view[view["significant"]]
     if sig.empty:
@@ -64,13 +64,13 @@ def by_attribute(ctx: PageContext) -> None:
         st.info("この分析結果には属性の列がありません。属性の列があるファイルを読み込むと、グループどうしをくらべられます。")
         return
     c1, c2, c3 = st.columns(3)
-    attr = c1.selectbox("属性", ctx.attributes, key="grp_attr", format_func=md_escape)
+    attr = c1.selectbox("属性", ctx.attributes, key="grp_attr", format_func=one_line)
     values = [str(v) for v in overlaps.ordered_values(ctx.filtered[attr], attr)]
     if len(values) < 2:
         st.info(f"「{md_escape(attr)}」には、絞り込み後の値が1つしかありません。")
         return
-    a = c2.selectbox("グループA", values, index=0, key=f"grp_a::{attr}", format_func=md_escape)
-    b = c3.selectbox("グループB", values, index=min(1, len(values) - 1), key=f"grp_b::{attr}", format_func=md_escape)
+    a = c2.selectbox("グループA", values, index=0, key=f"grp_a::{attr}", format_func=one_line)
+    b = c3.selectbox("グループB", values, index=min(1, len(values) - 1), key=f"grp_b::{attr}", format_func=one_line)
     if a == b:
         st.caption("別々のグループを選んでください。")
         return
@@ -87,7 +87,7 @@ def _new_comments_from_run(ctx: PageContext) -> tuple[pd.DataFrame, str] | None:
         return None
     labels = dict(zip(others["path"], others["input"] + " ・ " + others["created"].str.slice(0, 10)))
     path = st.selectbox("当てはめるコメント（保存されている分析結果）", list(others["path"]), key="fit_run",
-                        format_func=lambda p: md_escape(labels.get(p, p)))
+                        format_func=lambda p: one_line(labels.get(p, p)))
     other = data.get_run(path)
     return other.comments, other.dataset["name"] or "新しいコメント"
 
@@ -140,4 +140,5 @@ def fit_new(ctx: PageContext) -> None:
             labels = _labels(ctx)
             for _, r in rows.head(30).iterrows():
                 cards.quote_card(r, attributes=[a for a in ctx.attributes if a in r],
-                                 extra=f"いちばん近いテーマ「{labels.get(int(r['cluster']), '')}」・近さ {r['strength']:.2f}")
+                                 extra=f"いちばん近いテーマ「{labels.get(int(r['cluster']), '')}」・近さ {r['strength']:.2f}",
+                                 colors=ctx.value_colors)

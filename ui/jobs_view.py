@@ -48,9 +48,12 @@ def _job_line(job: jobs.Job) -> str:
 
 
 def _open(run_path: str, job_id: str) -> None:
-    state.set_active_run(run_path)
+    """Show a finished job's run. The card may sit in a polling fragment, whose reruns leave the
+    sidebar's run picker as it was: switch through the pending-run slot and rerun the whole app."""
+    state.request_run_switch(run_path)
     state.forget_job(job_id)
     data.clear_caches()
+    st.rerun(scope="app")
 
 
 def _cancel(job_id: str) -> None:
@@ -73,8 +76,9 @@ def job_card(job: jobs.Job, key: str) -> None:
             elif job.cancel_requested:
                 st.caption("中止を受け付けました。まもなく止まります。")
         elif job.state == "done" and job.run_path:
-            st.button("この分析を表示する", key=f"open_{key}_{job.job_id}", on_click=_open, args=(job.run_path, job.job_id),
-                      icon=":material/visibility:", disabled=job.run_path == state.active_run_path())
+            if st.button("この分析を表示する", key=f"open_{key}_{job.job_id}", icon=":material/visibility:",
+                         disabled=job.run_path == state.active_run_path()):
+                _open(job.run_path, job.job_id)
         elif job.state in ("failed", "lost"):
             st.error(md_escape(job.error or "分析が途中で止まりました（サーバーの再起動などで中断されました）。もう一度お試しください。"))
         elif job.state == "cancelled":

@@ -1,7 +1,8 @@
 """What Streamlit has no option for: Japanese in its own widgets, and a layout that works on a phone.
 
 Streamlit's file uploader ("Upload", "20MB per file"), its table toolbar ("Download as CSV",
-"Search", "Fullscreen", "Show/hide columns"), "Choose an option" and the screen-reader labels of
+"Search", "Fullscreen", "Show/hide columns") and column menu ("Sort ascending", "Pin column",
+"Statistics" …), "Choose an option" and the screen-reader labels of
 its controls are English strings in its frontend bundle, with no setting. A small script, added
 once to the page, translates exactly those strings — text and the ``aria-label`` / ``title`` /
 ``placeholder`` attributes — as they appear, including in tooltips drawn later (a
@@ -64,6 +65,48 @@ STRINGS_JA: dict[str, str] = {
     "Press Ctrl+Enter to apply": "Ctrl+Enter で確定",
     "Stop": "中止",
     "Loading...": "読み込み中…",
+    # The table's column menu, its search box, column chooser and statistics (Streamlit 1.67).
+    "Dataframe column menu": "列のメニュー",
+    "Sort ascending": "小さい順に並べる",
+    "Sort descending": "大きい順に並べる",
+    "Format": "表示形式",
+    "Autosize": "幅を合わせる",
+    "Pin column": "列を固定する",
+    "Unpin column": "列の固定をやめる",
+    "Hide column": "列を隠す",
+    "Copy column name": "列名をコピー",
+    "Statistics": "統計",
+    "Type to search": "検索する言葉",
+    "Close Search": "検索を閉じる",
+    "Next Result": "次の結果",
+    "Previous Result": "前の結果",
+    "Select all": "すべて選ぶ",
+    "(index)": "（行番号）",
+    "Automatic": "自動",
+    "Localized": "地域の書式",
+    "Plain": "そのまま",
+    "Compact": "短縮",
+    "Percent": "パーセント",
+    "Scientific": "指数表記",
+    "Accounting": "会計",
+    "Count": "件数",
+    "Distinct": "異なる値",
+    "Empty": "空",
+    "Minimum": "最小",
+    "Maximum": "最大",
+    "Average": "平均",
+    "Median": "中央値",
+    "Sum": "合計",
+    "Standard deviation": "標準偏差",
+    "25th percentile": "25 パーセンタイル",
+    "75th percentile": "75 パーセンタイル",
+    "Minimum length": "最短の長さ",
+    "Maximum length": "最長の長さ",
+    "Average length": "平均の長さ",
+    "Top values frequency chart": "多い値の頻度",
+    "Based on sample": "標本にもとづく",
+    "No data": "データなし",
+    "Select...": "選んでください",
 }
 
 _SCRIPT = """

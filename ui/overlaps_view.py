@@ -9,7 +9,7 @@ from analysis import charts, overlaps
 from analysis.schema import NOISE, NOISE_LABEL
 from ui import cards, data, terms
 from ui.sidebar import PageContext
-from ui.text import md_escape
+from ui.text import md_escape, one_line
 
 MODES = {"counts": "件数", "shares": "テーマ内の割合", "residuals": "偏り（多い・少ない）"}
 
@@ -24,7 +24,7 @@ def pick_attribute(ctx: PageContext, label: str = "くらべる属性", key: str
         return None
     if st.session_state.get(key) not in options:
         st.session_state[key] = ctx.primary if ctx.primary in options else options[0]
-    return st.selectbox(label, options, key=key, format_func=md_escape)
+    return st.selectbox(label, options, key=key, format_func=one_line)
 
 
 def _labels(ctx: PageContext) -> dict[int, str]:
@@ -97,7 +97,7 @@ def side_by_side(ctx: PageContext, by: str, reach: pd.DataFrame | None) -> None:
     options = [int(c) for c in reach["cluster"]]
     f = ctx.filtered
     cluster = st.selectbox("テーマ", options, key="overlap_theme",
-                           format_func=lambda c: f"{md_escape(labels.get(c, c))}（{int((f['cluster'] == c).sum())}件）")
+                           format_func=lambda c: f"{one_line(labels.get(c, c))}（{int((f['cluster'] == c).sum())}件）")
     st.caption(f"それぞれの{md_escape(by)}から、このテーマをいちばんよく表すコメントを1つずつ選んでいます。")
     per = data.quote_per_group(ctx.path, cluster, by, ids=ctx.filtered_ids)
     for start in range(0, len(per), 3):
@@ -105,7 +105,7 @@ def side_by_side(ctx: PageContext, by: str, reach: pd.DataFrame | None) -> None:
         for col, (_, row) in zip(cols, per.iloc[start:start + 3].iterrows()):
             with col:
                 st.markdown(f"**{md_escape(row[by])}**")
-                cards.quote_card(row, attributes=[a for a in ctx.attributes if a != by])
+                cards.quote_card(row, attributes=[a for a in ctx.attributes if a != by], colors=ctx.value_colors)
 
 
 def pairs(ctx: PageContext, by: str) -> None:
@@ -117,8 +117,8 @@ def pairs(ctx: PageContext, by: str) -> None:
         st.info("比べるには2つ以上の値が必要です（サイドバーの絞り込みを確認してください）。")
         return
     p1, p2, p3 = st.columns([2, 2, 1])
-    a = p1.selectbox("値A", values, index=0, key="pair_a", format_func=md_escape)
-    b = p2.selectbox("値B", values, index=min(1, len(values) - 1), key="pair_b", format_func=md_escape)
+    a = p1.selectbox("値A", values, index=0, key="pair_a", format_func=one_line)
+    b = p2.selectbox("値B", values, index=min(1, len(values) - 1), key="pair_b", format_func=one_line)
     k = p3.number_input("組の数", 1, 30, 5, key="pair_k")
     found = data.cross_pairs(ctx.path, a, b, by=by, k=int(k), ids=ctx.filtered_ids)
     by_id = ctx.table.set_index(ctx.table["comment_id"].astype(str))
@@ -129,4 +129,4 @@ def pairs(ctx: PageContext, by: str) -> None:
         for col, cid in ((ca, str(p["a_id"])), (cb, str(p["b_id"]))):
             with col:
                 row = by_id.loc[cid]
-                cards.quote_card(row, attributes=ctx.attributes, theme=labels.get(int(row["cluster"])))
+                cards.quote_card(row, attributes=ctx.attributes, theme=labels.get(int(row["cluster"])), colors=ctx.value_colors)

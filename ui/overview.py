@@ -49,7 +49,11 @@ def theme_map(ctx: PageContext) -> None:
     legend_right = c2.toggle("凡例を地図の右に", key="map_legend_right",
                              help="広い画面では凡例を右に出せます。狭い画面（スマートフォン）では下のままが見やすくなります。")
     fig = charts.theme_map(f, color_by=color_by if color_by in options else "theme", attributes=ctx.attributes,
-                           legend="right" if legend_right else "bottom", height=560 if legend_right else 700)
+                           legend="right" if legend_right else "bottom", height=560 if legend_right else 700,
+                           value_colors=ctx.value_colors)
+    if len(f) > charts.MAP_MAX_POINTS:
+        st.caption(f"コメントが多いため、地図には {len(f):,} 件から無作為に選んだ {charts.MAP_MAX_POINTS:,} 件を描いています"
+                   "（テーマごとの割合はほぼ保たれます）。囲んで選べるのも描いた点だけです。テーマ別の件数や一覧はすべてのコメントで数えています。")
     event = st.plotly_chart(fig, key="theme_map", on_select="rerun", selection_mode=("box", "lasso"),
                             config=charts.plotly_config(modeBarButtonsToRemove=["toImage"]))
     selected = charts.selected_comment_ids(event)
@@ -132,7 +136,7 @@ def attribute_counts(ctx: PageContext) -> None:
     st.subheader(f"{md_escape(first)}ごとの件数", anchor=False)
     left, right = st.columns([1, 1])
     with left:
-        st.plotly_chart(charts.attribute_bar(f, first, second), key="attr_bar", config=charts.plotly_config(displayModeBar=False))
+        st.plotly_chart(charts.attribute_bar(f, first, second, value_colors=ctx.value_colors), key="attr_bar", config=charts.plotly_config(displayModeBar=False))
     with right:
         if second:
             counts = pd.crosstab(f[first], f[second], margins=True, margins_name="合計")

@@ -9,10 +9,10 @@ import pandas as pd
 import streamlit as st
 
 from analysis.runs import Run, RunError
-from analysis.schema import ordered_values
+from analysis.schema import attribute_color_maps, ordered_values
 from ui import data, state
 from ui.state import Filters
-from ui.text import md_escape
+from ui.text import md_escape, one_line
 
 #: An attribute with at most this many values gets pills; more get a multiselect.
 PILLS_MAX = 8
@@ -39,6 +39,11 @@ class PageContext:
     @property
     def primary(self) -> str | None:
         return self.run.primary_attribute
+
+    @property
+    def value_colors(self) -> dict[str, dict[str, str]]:
+        """Colour per value of each attribute, from the whole run (same on every chart and card)."""
+        return attribute_color_maps(self.table, self.attributes)
 
     @property
     def filtered_ids(self) -> list[str]:
@@ -108,7 +113,7 @@ def _filters(table: pd.DataFrame, attributes: list[str]) -> Filters:
             sb.pills(md_escape(attr), values, selection_mode="multi", key=key, format_func=md_escape,
                      help="何も選ばないと、すべてが対象になります。")
         else:
-            sb.multiselect(md_escape(attr), values, key=key, format_func=md_escape, placeholder="すべて",
+            sb.multiselect(md_escape(attr), values, key=key, format_func=one_line, placeholder="すべて",
                            help="何も選ばないと、すべてが対象になります。")
     sb.text_input("語句で探す", key=state.KEY_QUERY, placeholder="例: 縦割り　たらいまわし",
                   help="空白で区切ると、すべての語句を含むコメントに絞り込みます。送りがなやひらがな書きの違い"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from analysis.schema import VALUE_COLORS, value_color_map
 
@@ -35,6 +35,12 @@ def md_escape(text: object) -> str:
     s = "" if text is None else str(text)
     s = s.replace("\r", " ").replace("\n", " ")
     return _MD_SPECIAL.sub(r"\\\1", s)
+
+
+def one_line(text: object) -> str:
+    """An option of a select box or multiselect: shown as plain text by Streamlit (never Markdown),
+    so nothing is escaped; line breaks become spaces."""
+    return ("" if text is None else str(text)).replace("\r", " ").replace("\n", " ")
 
 
 def _fold(s: str) -> str:
@@ -125,16 +131,19 @@ def quote_card_html(
     extra: str | None = None,
     query_words: Iterable[str] = (),
     spans: Iterable[tuple[int, int]] = (),
+    colors: Mapping[str, Mapping[str, str]] | None = None,
 ) -> str:
     """One quote as an HTML card: a badge per attribute (name, value), the theme, the text, the id.
 
     The first attribute's value is a filled badge in its colour (and colours the card's edge), the
     others outlined. ``extra`` is appended to the meta line as plain text (escaped), e.g.
     ``類似度 0.82``. ``spans`` are extra character ranges to highlight (forgiving search matches).
+    ``colors`` maps attribute → value → colour (the run's, as its charts use them).
     """
     attrs = [(str(n), str(v)) for n, v in attributes if v not in (None, "")]
-    category = attrs[0][1] if attrs else None
-    badges = [badge_html(v, outline=i > 0, title=n) for i, (n, v) in enumerate(attrs)]
+    colors = colors or {}
+    badges = [badge_html(v, color=colors.get(n, {}).get(v), outline=i > 0, title=n) for i, (n, v) in enumerate(attrs)]
+    edge = (colors.get(attrs[0][0], {}).get(attrs[0][1]) or VALUE_COLORS.get(attrs[0][1])) if attrs else None
     if theme:
         badges.append(
             '<span style="font-size:0.78rem;color:#555;margin-left:2px;">テーマ: '
@@ -144,7 +153,7 @@ def quote_card_html(
     body = highlight_html(text, emphasis, query_words, spans)
     return (
         '<div style="border:1px solid #e3e3e3;border-left:4px solid '
-        f'{VALUE_COLORS.get(category or "", "#999")};border-radius:6px;padding:8px 12px;'
+        f'{edge or "#999"};border-radius:6px;padding:8px 12px;'
         'margin:0 0 8px 0;background:#fff;">'
         f'<div>{"".join(badges)}</div>'
         f'<div style="font-size:0.97rem;line-height:1.7;margin:4px 0;white-space:normal;'

@@ -12,7 +12,7 @@ from analysis.runs import RunError, rename_cluster
 from analysis.schema import NOISE, NOISE_LABEL, ordered_values, stability_word
 from ui import auth, cards, data, state, terms
 from ui.sidebar import PageContext
-from ui.text import md_escape
+from ui.text import md_escape, one_line
 
 
 @dataclass
@@ -45,11 +45,11 @@ def pick(ctx: PageContext) -> Theme:
         if b == NOISE:
             return f"{NOISE_LABEL}（{int(sizes.get(NOISE, 0))}件）"
         n = int(sizes[sizes.index.isin(clusters.loc[clusters["parent"] == b, "cluster"])].sum())
-        return f"{md_escape(broad_names.get(b, b))}（{n}件）"
+        return f"{one_line(broad_names.get(b, b))}（{n}件）"
 
     def theme_label(c: int) -> str:
         name = NOISE_LABEL if c == NOISE else labels.get(c, f"テーマ{c}")
-        return f"{md_escape(name)}（{int(sizes.get(c, 0))}件）"
+        return f"{one_line(name)}（{int(sizes.get(c, 0))}件）"
 
     a, b = st.columns(2)
     _forget_missing("theme_broad", broad_options)  # a theme merged away or a split undone by someone
@@ -128,7 +128,7 @@ def keywords_and_mix(ctx: PageContext, theme: Theme) -> None:
             st.subheader(f"{md_escape(ctx.primary)}の内訳", anchor=False)
             mix = theme.members[ctx.primary].value_counts().reindex(
                 ordered_values(ctx.table[ctx.primary], ctx.primary), fill_value=0)
-            st.plotly_chart(charts.category_mix_bar(mix), key="mix_bar", config=charts.plotly_config(displayModeBar=False))
+            st.plotly_chart(charts.category_mix_bar(mix, colors=ctx.value_colors.get(ctx.primary)), key="mix_bar", config=charts.plotly_config(displayModeBar=False))
 
 
 def quotes(ctx: PageContext, theme: Theme) -> None:
@@ -138,7 +138,7 @@ def quotes(ctx: PageContext, theme: Theme) -> None:
     n_key = f"n_quotes::{ctx.run_id}::{theme.cluster}"
     n_show = st.session_state.get(n_key, 5)
     rows = data.representative(ctx.path, theme.cluster, k=n_show, ids=theme.member_ids)
-    cards.quote_cards(rows, attributes=ctx.attributes, query_words=ctx.filters.words)
+    cards.quote_cards(rows, attributes=ctx.attributes, query_words=ctx.filters.words, colors=ctx.value_colors)
     if n_show < len(theme.members):
         if st.button(f"もっと見る（あと {len(theme.members) - n_show} 件）", key="more_quotes"):
             st.session_state[n_key] = n_show + 5
@@ -150,7 +150,7 @@ def members(ctx: PageContext, theme: Theme) -> None:
                      icon=":material/table:"):
         cards.comments_table(theme.members.sort_values("strength", ascending=False),
                              ["comment_id", "text", *ctx.attributes, "strength"], key="members_table")
-        st.caption("所属の強さ: そのコメントがどれだけはっきりこのテーマに属しているか（0〜1）。")
+        st.caption("当てはまりの強さ: そのコメントがどれだけはっきりこのテーマに属しているか（0〜1）。")
 
 
 def words_in_context(ctx: PageContext, theme: Theme) -> None:
@@ -159,7 +159,7 @@ def words_in_context(ctx: PageContext, theme: Theme) -> None:
     st.caption("選んだ言葉が、このテーマのコメントの中でどんな前後の文脈で使われているかを一覧にします。")
     k1, k2 = st.columns([1, 2])
     choices = (list(theme.info["keywords"]) if theme.info is not None else []) + ["（自分で入力）"]
-    pick = k1.selectbox("言葉", choices, key=f"kwic_pick_{theme.cluster}", format_func=md_escape)
+    pick = k1.selectbox("言葉", choices, key=f"kwic_pick_{theme.cluster}", format_func=one_line)
     word = k2.text_input("言葉を入力", key="kwic_word", placeholder="例: 会議") if pick == "（自分で入力）" else pick
     if not word:
         return

@@ -16,7 +16,7 @@ from analysis.errors import UserError
 from analysis.schema import NOISE, NOISE_LABEL
 from ui import auth, cards, data, state, terms
 from ui.sidebar import PageContext
-from ui.text import md_escape
+from ui.text import md_escape, one_line
 
 KEY_MORE = "trainer_more_like"
 KEY_LIMIT = "trainer_limit"
@@ -82,7 +82,7 @@ def card_row(ctx: PageContext, row, key: str, extra: str | None = None, spans=()
     cid = str(row["comment_id"])
     with c_card:
         cards.quote_card(row, attributes=ctx.attributes, theme=row.get("label"), extra=extra,
-                         query_words=ctx.filters.words, spans=spans)
+                         query_words=ctx.filters.words, spans=spans, colors=ctx.value_colors)
     with c_btn:
         current = active_set(ctx)
         added = current is not None and cid in current.comment_ids
@@ -116,7 +116,7 @@ def find_tab(ctx: PageContext) -> None:
     local_q = s1.text_input("語句で探す", key="trainer_query", placeholder="例: たらいまわし",
                             help="送りがなやひらがな書きの違いも同じ語として探します。")
     theme_ids = [int(c) for c in ctx.run.clusters.sort_values("size", ascending=False)["cluster"]] + [NOISE]
-    pick = s2.multiselect("テーマで絞る", theme_ids, format_func=lambda c: md_escape(labels.get(c, str(c))),
+    pick = s2.multiselect("テーマで絞る", theme_ids, format_func=lambda c: one_line(labels.get(c, str(c))),
                           key="trainer_themes", placeholder="すべてのテーマ")
     hits = ctx.filtered
     spans_of: dict[int, list] = {}
@@ -153,10 +153,10 @@ def like_tab(ctx: PageContext) -> None:
     preview = dict(zip(all_ids, t["text"].astype(str).str.replace("\n", " ").str.slice(0, 40)))
     if st.session_state.get(KEY_MORE) not in all_ids:
         st.session_state[KEY_MORE] = all_ids[0]
-    base_id = st.selectbox("もとにするコメント", all_ids, format_func=lambda c: md_escape(f"{c}: {preview[c]}…"),
+    base_id = st.selectbox("もとにするコメント", all_ids, format_func=lambda c: one_line(f"{c}: {preview[c]}…"),
                            key=KEY_MORE)
     base = t[t["comment_id"].astype(str) == base_id].iloc[0]
-    cards.quote_card(base, attributes=ctx.attributes, theme=base["label"])
+    cards.quote_card(base, attributes=ctx.attributes, theme=base["label"], colors=ctx.value_colors)
     st.markdown("**似たコメント**")
     for _, row in data.similar_to(ctx.path, base_id, k=n_like, ids=ctx.filtered_ids).iterrows():
         card_row(ctx, row, "like", extra=f"類似度 {row['similarity']:.2f}")
@@ -240,7 +240,7 @@ def set_manager(ctx: PageContext) -> shortlists.ShortlistSet | None:
         names = {s.set_id: f"{s.name}（{len(s.items)}件）" for s in sets}
         if st.session_state.get(state.KEY_SHORTLIST_SET) not in ids:
             st.session_state[state.KEY_SHORTLIST_SET] = ids[0]
-        c1.selectbox("候補リスト", ids, key=state.KEY_SHORTLIST_SET, format_func=lambda i: md_escape(names[i]))
+        c1.selectbox("候補リスト", ids, key=state.KEY_SHORTLIST_SET, format_func=lambda i: one_line(names[i]))
     with c2.popover("新しいリスト", icon=":material/add:"):
         name = st.text_input("名前", key="new_set_name", placeholder="例: 12月の研修・前半")
         if st.button("作成", key="new_set_go", type="primary"):
@@ -281,7 +281,8 @@ def list_tab(ctx: PageContext) -> None:
             h1, h2 = st.columns([6, 1], vertical_alignment="top")
             with h1:
                 st.markdown(f"**{i}.** テーマ: {md_escape(labels.get(int(row['cluster']), ''))}")
-                cards.quote_card(row.to_dict() | {"comment_id": it["comment_id"]}, attributes=ctx.attributes)
+                cards.quote_card(row.to_dict() | {"comment_id": it["comment_id"]}, attributes=ctx.attributes,
+                                 colors=ctx.value_colors)
                 key = _note_key(current.set_id, it["comment_id"])
                 if key not in st.session_state:
                     st.session_state[key] = it["note"]
