@@ -274,7 +274,7 @@ ENGLISH = (
     "Zoom", "Pan", "Box Select", "Lasso Select", "Autoscale", "Reset axes", "Download plot", "Zoom in", "Zoom out",
     "Toggle Spike Lines", "Show closest data on hover", "Compare data on hover", "Produced with Plotly",
     "Sort ascending", "Sort descending", "Autosize", "Pin column", "Hide column", "Statistics", "Type to search",
-    "Select all", "Copy column name",
+    "Select all", "Copy column name", "results", "Help for",
 )
 # Menus Streamlit draws only when opened (a table's column menu, its column chooser): added to the
 # page as Streamlit adds them, they must come out in Japanese too.
@@ -283,10 +283,11 @@ MENU_PROBE_JS = """() => new Promise((done) => {
   menu.setAttribute('aria-label', 'Dataframe column menu');
   menu.innerHTML = '<div role="menuitem">Sort ascending</div><div role="menuitem">Pin column</div>'
     + '<div role="menuitem">Hide column</div><div>Statistics</div><label>Select all</label><span>(index)</span>'
-    + '<input placeholder="Type to search">';
+    + '<input placeholder="Type to search"><span>1 of 38 results</span><span>2 results</span>'
+    + '<span aria-label="Help for 地区"></span>';
   document.body.appendChild(menu);
   setTimeout(() => { const out = [menu.getAttribute('aria-label'),
-      ...[...menu.children].map((e) => e.placeholder || e.textContent)];
+      ...[...menu.children].map((e) => e.placeholder || e.textContent || e.getAttribute('aria-label'))];
     menu.remove(); done(out); }, 300);
 })"""
 _VISIBLE_TEXT_JS = """() => {
@@ -364,7 +365,8 @@ def test_every_page_renders_in_japanese_offline_and_map_selection_lists_comments
         english[label] = _english_left(page)
     assert not any(english.values()), english
     assert page.evaluate(MENU_PROBE_JS) == ["列のメニュー", "小さい順に並べる", "列を固定する", "列を隠す", "統計",
-                                            "すべて選ぶ", "（行番号）", "検索する言葉"]
+                                            "すべて選ぶ", "（行番号）", "検索する言葉", "38 件中 1 件目", "2 件",
+                                            "地区 の説明"]
 
     # box-select on the overview map lists the selected comments
     nav.nth(labels.index(OVERVIEW)).click()

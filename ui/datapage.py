@@ -268,7 +268,7 @@ def saved_runs() -> pd.DataFrame:
                                                      help="はじめてこのダッシュボードを開いた人に最初に表示される分析です。"),
             "input": st.column_config.TextColumn("データ"),
             "created": st.column_config.TextColumn("作成日時"),
-            "n_comments": st.column_config.NumberColumn("コメント数", format="%d"),
+            "n_comments": st.column_config.NumberColumn("コメント数", format="localized"),
             "n_clusters": st.column_config.NumberColumn("テーマ数", format="%d"),
             "noise_share": st.column_config.NumberColumn("未分類の割合", format="%.1f%%"),
             "silhouette": st.column_config.NumberColumn("まとまりの良さ", format="%.2f",

@@ -107,7 +107,21 @@ STRINGS_JA: dict[str, str] = {
     "Based on sample": "標本にもとづく",
     "No data": "データなし",
     "Select...": "選んでください",
+    "Values": "値",
+    "Dollar": "ドル",
+    "Euro": "ユーロ",
+    "Yen": "円",
+    "Duration": "期間",
 }
+
+#: Strings Streamlit builds from a number or a label (regular expression → replacement, JavaScript
+#: syntax): the table search's counter and the help icons' screen-reader labels.
+PATTERNS_JA: tuple[tuple[str, str], ...] = (
+    (r"^(\d[\d,]*) of (\d[\d,]*) results?$", "$2 件中 $1 件目"),
+    (r"^(\d[\d,]*) results?$", "$1 件"),
+    (r"^over (\d[\d,]*) results?$", "$1 件以上"),
+    (r"^Help for (.+)$", "$1 の説明"),
+)
 
 _SCRIPT = """
 <script>
@@ -119,19 +133,25 @@ _SCRIPT = """
   s.id = 'mm-i18n';
   s.textContent = `(() => {
     const JA = __STRINGS__;
+    const PATTERNS = __PATTERNS__.map(([re, to]) => [new RegExp(re), to]);
     const ATTRS = ['aria-label', 'title', 'placeholder', 'data-title'];
+    const ja = (t) => {
+      if (Object.prototype.hasOwnProperty.call(JA, t)) return JA[t];
+      for (const [re, to] of PATTERNS) if (re.test(t)) return t.replace(re, to);
+      return null;
+    };
     const fix = (root) => {
       const w = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
       while (w.nextNode()) {
-        const n = w.currentNode, t = n.nodeValue.trim();
-        if (t && Object.prototype.hasOwnProperty.call(JA, t)) n.nodeValue = n.nodeValue.replace(t, JA[t]);
+        const n = w.currentNode, t = n.nodeValue.trim(), j = t ? ja(t) : null;
+        if (j !== null) n.nodeValue = n.nodeValue.replace(t, j);
       }
       const els = root.querySelectorAll ? root.querySelectorAll('[aria-label],[title],[placeholder],[data-title]') : [];
       for (const el of [root, ...els]) {
         if (!el.getAttribute) continue;
         for (const a of ATTRS) {
-          const v = el.getAttribute(a);
-          if (v && Object.prototype.hasOwnProperty.call(JA, v.trim())) el.setAttribute(a, JA[v.trim()]);
+          const v = el.getAttribute(a), j = v ? ja(v.trim()) : null;
+          if (j !== null) el.setAttribute(a, j);
         }
       }
     };
@@ -175,9 +195,14 @@ CSS = """
 """
 
 
+# The script sits in a JavaScript template literal, which would eat one level of backslashes.
+_PATTERNS_SOURCE = json.dumps(PATTERNS_JA, ensure_ascii=False).replace("\\", "\\\\")
+
+
 def inject() -> None:
     """Add the page CSS and (once per page) the translation script."""
     st.html(CSS)
     with st.container(key="mm_i18n", height=1, border=False):
-        st.iframe(_SCRIPT.replace("__STRINGS__", json.dumps(STRINGS_JA, ensure_ascii=False)), height=1, tab_index=-1,
+        st.iframe(_SCRIPT.replace("__STRINGS__", json.dumps(STRINGS_JA, ensure_ascii=False))
+                  .replace("__PATTERNS__", _PATTERNS_SOURCE), height=1, tab_index=-1,
                   alt="表示の補助（日本語化）")

@@ -27,7 +27,7 @@ def header(ctx: PageContext) -> None:
 def metrics(ctx: PageContext) -> None:
     f = ctx.filtered
     cols = st.columns(4)
-    cols[0].metric("コメント", f"{len(f)} 件", help="絞り込み後の件数です。")
+    cols[0].metric("コメント", f"{len(f):,} 件", help="絞り込み後の件数です。")
     cols[1].metric("テーマ", f"{f.loc[f['cluster'] != NOISE, 'cluster'].nunique()} 個", help=terms.help_for("テーマ"))
     noise = (f["cluster"] == NOISE).mean() if len(f) else 0.0
     cols[2].metric("未分類", f"{noise:.0%}", help=terms.help_for("未分類"))
@@ -105,7 +105,7 @@ def theme_list(ctx: PageContext) -> None:
     st.html(_theme_cards(rows, info, by))  # shown instead of the table on narrow screens (ui/look.py)
     n_noise = int((f["cluster"] == NOISE).sum())
     if n_noise:
-        st.caption(f"このほか、未分類のコメントが {n_noise} 件あります（「テーマ」ページで読めます）。")
+        st.caption(f"このほか、未分類のコメントが {n_noise:,} 件あります（「テーマ」ページで読めます）。")
 
 
 def _theme_cards(rows: pd.DataFrame, info: pd.DataFrame, by: str | None) -> str:

@@ -136,7 +136,7 @@ def render_sidebar(runs: pd.DataFrame, opening: str | None) -> PageContext | Non
     filters = _filters(table, run.attributes)
     index = data.text_index(path) if filters.words else None
     filtered = state.apply_filters(table, filters, index)
-    st.sidebar.caption(f"表示中のコメント: **{len(filtered)}** / {len(table)} 件")
+    st.sidebar.caption(f"表示中のコメント: **{len(filtered):,}** / {len(table):,} 件")
     if filters.active:
         st.sidebar.button("絞り込みを解除", on_click=state.clear_filters, args=(run.attributes,),
                           icon=":material/filter_alt_off:")
@@ -166,4 +166,4 @@ def current_context() -> PageContext | None:
 def filter_note(ctx: PageContext) -> None:
     """One line saying which filters apply on this page."""
     if ctx.filters.active:
-        st.caption(f"絞り込み中: {md_escape(ctx.filters.describe_ja())}（{len(ctx.filtered)} / {len(ctx.table)} 件）")
+        st.caption(f"絞り込み中: {md_escape(ctx.filters.describe_ja())}（{len(ctx.filtered):,} / {len(ctx.table):,} 件）")

@@ -99,7 +99,7 @@ def figures(ctx: PageContext, theme: Theme) -> None:
     """Counts, stability and how the theme spreads over the attributes."""
     m = theme.members
     cols = st.columns([1, 1, 1, 2])
-    cols[0].metric("コメント", f"{len(m)} 件", help="絞り込み後の件数です。" if ctx.filters.active else None)
+    cols[0].metric("コメント", f"{len(m):,} 件", help="絞り込み後の件数です。" if ctx.filters.active else None)
     if ctx.primary:
         cols[1].metric(f"現れる{ctx.primary}", f"{m[ctx.primary].nunique()} / {ctx.table[ctx.primary].nunique()}")
     value = None if theme.info is None else theme.info.get("stability")
