@@ -465,6 +465,17 @@ def test_phone_width_pages_sidebar_and_cards(server, browser_page):
             assert expanded == "false" or not sb or sb["x"] + sb["width"] <= 5, (name, expanded, sb)
             assert not _english_left(page), (name, _english_left(page))
             _screenshot_phone(page, f"phone_{name}")
+        # choosing a run in the sidebar's picker closes the sidebar too
+        page.get_by_test_id("stExpandSidebarButton").click() if page.get_by_test_id("stExpandSidebarButton").count() \
+            else page.locator('[data-testid="stSidebarCollapsedControl"] button').first.click()
+        page.wait_for_timeout(400)
+        page.locator('.st-key-run_picker [role="combobox"]').first.click()
+        page.locator('[role="option"]').first.click()
+        _wait_idle(page)
+        page.wait_for_timeout(500)
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        sb = sidebar.bounding_box()
+        assert sidebar.get_attribute("aria-expanded") == "false" or not sb or sb["x"] + sb["width"] <= 5, sb
         assert attempts == [], f"requests left the machine: {attempts}"
     finally:
         page.set_viewport_size(VIEWPORT)

@@ -19,6 +19,7 @@ import json
 import streamlit as st
 
 from analysis.corpus import MAX_UPLOAD_BYTES
+from ui.state import KEY_RUN
 
 _LIMIT_MB = MAX_UPLOAD_BYTES // 1024 // 1024
 
@@ -164,9 +165,15 @@ _SCRIPT = """
       }
     }).observe(document.body, {subtree: true, childList: true, characterData: true, attributes: true,
                                 attributeFilter: ATTRS});
-    // Phones: close the sidebar once a page is chosen (Streamlit leaves it open over the page).
+    // Phones: close the sidebar once a page or a run is chosen (Streamlit leaves it open over the
+    // page). A run is an option of the picker's list, which Streamlit draws outside the sidebar
+    // while the picker keeps the focus; filters stay open for choosing several values.
     document.addEventListener('click', (e) => {
-      if (window.innerWidth > 640 || !e.target.closest('[data-testid="stSidebarNav"] a')) return;
+      if (window.innerWidth > 640) return;
+      const page = e.target.closest('[data-testid="stSidebarNav"] a');
+      const run = e.target.closest('[role="option"]') && document.activeElement
+        && document.activeElement.closest('.st-key-__RUN_KEY__');
+      if (!page && !run) return;
       setTimeout(() => {
         const b = document.querySelector('[data-testid="stSidebarCollapseButton"] button, ' +
           'button[aria-label="サイドバーを閉じる"], button[aria-label="Collapse sidebar"]');
@@ -204,5 +211,5 @@ def inject() -> None:
     st.html(CSS)
     with st.container(key="mm_i18n", height=1, border=False):
         st.iframe(_SCRIPT.replace("__STRINGS__", json.dumps(STRINGS_JA, ensure_ascii=False))
-                  .replace("__PATTERNS__", _PATTERNS_SOURCE), height=1, tab_index=-1,
+                  .replace("__PATTERNS__", _PATTERNS_SOURCE).replace("__RUN_KEY__", KEY_RUN), height=1, tab_index=-1,
                   alt="表示の補助（日本語化）")
