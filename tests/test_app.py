@@ -329,6 +329,7 @@ def test_upload_with_attributes_runs_in_the_background_and_gets_a_filter_per_att
     assert at.button(key="start_run").disabled  # nothing runs before the mapping is confirmed
     at.text_input(key=f"ds_name:{digest}").set_value("2025年 職員アンケート")
     at.checkbox(key=f"confirm:{digest}").check().run()
+    assert at.checkbox(key="with_stability").value  # a small file: stability on by default
     at.radio(key="param:embedding.backend").set_value("sudachi").run()
     at.button(key="start_run").click().run()
     _ok(at)
@@ -343,6 +344,7 @@ def test_upload_with_attributes_runs_in_the_background_and_gets_a_filter_per_att
     run = load_run(new_path)
     assert run.attributes == ["年代", "地区"]
     assert run.dataset["name"] == "2025年 職員アンケート"
+    assert len(run.manifest["stability"]["seeds"]) == 5 and run.clusters["stability"].between(0, 1).all()
     assert run.manifest["input"]["masked"]["on"] is True
     assert len(run.comments) == 48 and run.comments["comment_id"].iloc[0] == "A001"
     assert run.comments["text"].str.endswith("①").all()
@@ -391,6 +393,7 @@ def test_rerun_with_other_settings_keeps_user_theme_names(models, seed_run):
     at = _page(DATA)
     at.radio(key="data_source").set_value("current").run()
     assert any("同じコメント（ID・本文・属性）・同じ設定の分析がすでに保存されています" in i.value for i in at.info)
+    assert at.checkbox(key="with_stability").value  # 108 comments: stability measured unless unticked
     at.checkbox(key="with_stability").uncheck().run()
     at.number_input(key="param:describe.n_keywords").set_value(8).run()  # same clustering, other settings
     assert not any("同じ設定の分析" in i.value for i in at.info)

@@ -184,8 +184,11 @@ def settings(ctx: PageContext | None, n_comments: int | None) -> tuple[PipelineC
     with st.expander("くわしい設定", icon=":material/tune:"):
         values = rerun.parameter_widgets(base)
     values["embedding.backend"] = backend
+    # On by default up to 2,000 comments (a few seconds more). The key follows that default: a keyed
+    # checkbox keeps its first value, which was drawn before any file had been read.
+    small = n_comments is not None and n_comments <= 2000
     stability = st.checkbox("テーマの安定性も測る（乱数を変えて4回やり直すため、時間が少し長くかかります）",
-                            value=n_comments is not None and n_comments <= 2000, key="with_stability",
+                            value=small, key="with_stability" if small else "with_stability_large",
                             help="各テーマの「安定性」（0〜1）が「テーマ」ページに表示されます。")
     try:
         return rerun.config_from_values(values, base), None, stability
