@@ -31,7 +31,7 @@ def theme_label(words: Sequence[str], nouns: set[str], n: int) -> str:
 
 #: Up to this many comments the run's own embedder (dense model included) places name and summary
 #: candidates; above it its lexical part does (the dense model would cost seconds per thousand).
-FULL_SPACE_NAMING_MAX = 1500
+FULL_SPACE_NAMING_MAX = 500
 DESCRIBE_COLUMNS = list(CLUSTER_COLUMNS) + ["summary", "summary_id", "name_evidence"]
 
 
