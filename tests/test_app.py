@@ -740,3 +740,18 @@ def test_a_run_without_attributes_says_so_instead_of_drawing_empty_tables(models
     _ok(at)
     assert any(s.value == "属性のないアンケート" for s in at.subheader)
     assert not [k for k in at.session_state if str(k).startswith("flt::")]  # no attribute filters
+
+
+def test_group_comparison_shows_a_table_and_phone_cards_with_the_same_rows(models, seed_comments):
+    at = _page(GROUPS)
+    _ok(at)
+    assert at.selectbox(key="grp_attr").value == SEED_CATEGORY
+    a, b = at.selectbox(key=f"grp_a::{SEED_CATEGORY}").value, at.selectbox(key=f"grp_b::{SEED_CATEGORY}").value
+    assert a != b
+    table = next(d.value for d in at.dataframe if "count_a" in d.value.columns)
+    cards = next(h.value for h in at.html if "mm-narrow-only" in h.value and "ポイント" in h.value)
+    assert cards.count("ポイント") == len(table)  # one card per row of the table
+    first = table.iloc[0]
+    assert f"{a} {int(first['count_a'])}件" in cards and f"{b} {int(first['count_b'])}件" in cards
+    n_a = int((seed_comments[SEED_CATEGORY] == a).sum())
+    assert int(table["count_a"].sum()) <= n_a  # 未分類 left out

@@ -17,7 +17,7 @@ from analysis.errors import UserError
 from analysis.schema import NOISE, NOISE_LABEL
 from ui import cards, data, terms
 from ui.sidebar import PageContext
-from ui.text import md_escape, one_line
+from ui.text import esc, md_escape, one_line
 
 
 def _labels(ctx: PageContext) -> dict[int, str]:
@@ -37,6 +37,34 @@ def result_table(ctx: PageContext, res: pd.DataFrame, name_a: str, name_b: str, 
         mark=["★" if s else "" for s in res["significant"]],
         note=["参考値" if s else "" for s in res["small"]],
     )
+    with st.container(key=f"wide_table_{key}"):
+        _table(view, name_a, name_b, key)
+    st.html(_cards(view, name_a, name_b))  # shown instead of the table on narrow screens (ui/look.py)
+    sig = view[view["significant"]]
+    if sig.empty:
+        st.caption("偶然とは言いにくい差のあるテーマはありませんでした（多重比較の補正後、5% 水準）。")
+    else:
+        st.caption("★ 偶然とは言いにくい差: " + "、".join(f"「{md_escape(r.label)}」（{r.diff:+.1f}ポイント）" for r in sig.itertuples()))
+    terms.explain("差の確かさ", "参考値")
+
+
+def _cards(view: pd.DataFrame, name_a: str, name_b: str) -> str:
+    """The comparison as cards for phones: theme, both groups' counts and shares, difference, flags."""
+    parts = ['<div class="mm-narrow-only">']
+    for r in view.itertuples():
+        flags = "".join(f" ・ {f}" for f in (r.mark and "★ 偶然とは言いにくい差", r.note) if f)
+        parts.append(
+            '<div style="border:1px solid #e3e3e3;border-radius:6px;padding:6px 10px;margin:0 0 6px 0;">'
+            f'<div style="font-weight:600">{esc(r.label)}</div>'
+            f'<div style="font-size:0.85rem">{esc(name_a)} {int(r.count_a)}件（{r.share_a:.0%}） ／ '
+            f'{esc(name_b)} {int(r.count_b)}件（{r.share_b:.0%}）</div>'
+            f'<div style="font-size:0.8rem;color:#555">差 {r.diff:+.1f}ポイント ・ 偶然の見込み {r.q:.3f}{esc(flags)}</div>'
+            "</div>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def _table(view: pd.DataFrame, name_a: str, name_b: str, key: str) -> None:
     st.dataframe(view[["mark", "label", "count_a", "share_a", "count_b", "share_b", "diff", "q", "note"]],
                  hide_index=True, key=key, column_config={
                      "mark": st.column_config.TextColumn("★", width="small", help="偶然とは言いにくい差（★）"),
@@ -50,12 +78,6 @@ def result_table(ctx: PageContext, res: pd.DataFrame, name_a: str, name_b: str, 
                      "q": st.column_config.NumberColumn("偶然の見込み", format="%.3f", help=terms.help_for("差の確かさ")),
                      "note": st.column_config.TextColumn("注記", help=terms.help_for("参考値")),
                  })
-    sig = view[view["significant"]]
-    if sig.empty:
-        st.caption("偶然とは言いにくい差のあるテーマはありませんでした（多重比較の補正後、5% 水準）。")
-    else:
-        st.caption("★ 偶然とは言いにくい差: " + "、".join(f"「{md_escape(r.label)}」（{r.diff:+.1f}ポイント）" for r in sig.itertuples()))
-    terms.explain("差の確かさ", "参考値")
 
 
 def by_attribute(ctx: PageContext) -> None:

@@ -196,7 +196,7 @@ CSS = """
   [data-testid="stMainBlockContainer"] { padding-left: 0.6rem; padding-right: 0.6rem; }
   [data-testid="stMetricValue"] { font-size: 1.3rem; }
   .mm-narrow-only { display: block; }
-  .st-key-wide_table { display: none; }
+  .st-key-wide_table, [class*="st-key-wide_table_"] { display: none; }
 }
 </style>
 """
