@@ -25,7 +25,7 @@ import pandas as pd
 
 from . import charts
 from .report_data import TITLE, ReportData, ReportError, ThemeInfo, run_created_ja
-from .schema import ALPHA, FONT_FAMILY, MIN_EXPECTED, NOISE, NOISE_LABEL, SOMEWHAT_STABLE_AT, STABLE_AT
+from .schema import ALPHA, FONT_FAMILY, MIN_EXPECTED, NOISE, NOISE_LABEL, SOMEWHAT_STABLE_AT, STABLE_AT, attribute_color_maps
 
 #: The project's font list (analysis.schema.FONT_FAMILY) in CSS form: system fonts by name only.
 FONT_CSS = ", ".join(f'"{n.strip()}"' if " " in n.strip() else n.strip() for n in FONT_FAMILY.split(","))
@@ -166,7 +166,8 @@ def _values_figure(data: ReportData):
     if not data.primary:
         return None
     second = next((a for a in data.run.attributes if a != data.primary), None)
-    fig = charts.attribute_bar(data.table, data.primary, second)
+    fig = charts.attribute_bar(data.table, data.primary, second,
+                               value_colors=attribute_color_maps(data.run.comments, data.run.attributes))
     fig.update_layout(height=300, margin=dict(l=4, r=4, t=10, b=4))
     return fig
 

@@ -17,7 +17,7 @@ from analysis.errors import UserError
 from analysis.schema import NOISE, NOISE_LABEL
 from ui import cards, data, terms
 from ui.sidebar import PageContext
-from ui.text import esc, md_escape, one_line
+from ui.text import md_escape, narrow_cards_html, one_line
 
 
 def _labels(ctx: PageContext) -> dict[int, str]:
@@ -50,18 +50,15 @@ def result_table(ctx: PageContext, res: pd.DataFrame, name_a: str, name_b: str, 
 
 def _cards(view: pd.DataFrame, name_a: str, name_b: str) -> str:
     """The comparison as cards for phones: theme, both groups' counts and shares, difference, flags."""
-    parts = ['<div class="mm-narrow-only">']
+    cards = []
     for r in view.itertuples():
         flags = "".join(f" ・ {f}" for f in (r.mark and "★ 偶然とは言いにくい差", r.note) if f)
-        parts.append(
-            '<div style="border:1px solid #e3e3e3;border-radius:6px;padding:6px 10px;margin:0 0 6px 0;">'
-            f'<div style="font-weight:600">{esc(r.label)}</div>'
-            f'<div style="font-size:0.85rem">{esc(name_a)} {int(r.count_a)}件（{r.share_a:.0%}） ／ '
-            f'{esc(name_b)} {int(r.count_b)}件（{r.share_b:.0%}）</div>'
-            f'<div style="font-size:0.8rem;color:#555">差 {r.diff:+.1f}ポイント ・ 偶然の見込み {r.q:.3f}{esc(flags)}</div>'
-            "</div>")
-    parts.append("</div>")
-    return "".join(parts)
+        cards.append((r.label, [
+            (f"{name_a} {int(r.count_a)}件（{r.share_a:.0%}） ／ {name_b} {int(r.count_b)}件（{r.share_b:.0%}）",
+             "font-size:0.85rem"),
+            (f"差 {r.diff:+.1f}ポイント ・ 偶然の見込み {r.q:.3f}{flags}", "font-size:0.8rem;color:#555"),
+        ]))
+    return narrow_cards_html(cards)
 
 
 def _table(view: pd.DataFrame, name_a: str, name_b: str, key: str) -> None:

@@ -202,14 +202,20 @@ CSS = """
 """
 
 
-# The script sits in a JavaScript template literal, which would eat one level of backslashes.
-_PATTERNS_SOURCE = json.dumps(PATTERNS_JA, ensure_ascii=False).replace("\\", "\\\\")
+def _in_template(value: object) -> str:
+    """``value`` as JSON inside the script's JavaScript template literal, which would otherwise eat
+    one level of backslashes and end at a backtick."""
+    return json.dumps(value, ensure_ascii=False).replace("\\", "\\\\").replace("`", "\\`").replace("${", "\\${")
+
+
+# Built once per process: the same for every page run.
+_SCRIPT_SOURCE = (_SCRIPT.replace("__STRINGS__", _in_template(STRINGS_JA)).replace("__PATTERNS__", _in_template(PATTERNS_JA))
+                  .replace("__RUN_KEY__", KEY_RUN))
 
 
 def inject() -> None:
     """Add the page CSS and (once per page) the translation script."""
     st.html(CSS)
     with st.container(key="mm_i18n", height=1, border=False):
-        st.iframe(_SCRIPT.replace("__STRINGS__", json.dumps(STRINGS_JA, ensure_ascii=False))
-                  .replace("__PATTERNS__", _PATTERNS_SOURCE).replace("__RUN_KEY__", KEY_RUN), height=1, tab_index=-1,
+        st.iframe(_SCRIPT_SOURCE, height=1, tab_index=-1,
                   alt="表示の補助（日本語化）")

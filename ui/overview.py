@@ -9,7 +9,7 @@ from analysis import charts, overlaps
 from analysis.schema import NOISE
 from ui import cards, terms
 from ui.sidebar import PageContext
-from ui.text import md_escape
+from ui.text import md_escape, narrow_cards_html
 
 
 def header(ctx: PageContext) -> None:
@@ -110,20 +110,15 @@ def theme_list(ctx: PageContext) -> None:
 
 def _theme_cards(rows: pd.DataFrame, info: pd.DataFrame, by: str | None) -> str:
     """The theme list as cards for phones: name, size, where it appears, the summary quote."""
-    from ui.text import esc
-
-    parts = ['<div class="mm-narrow-only">']
+    cards = []
     for r in rows.itertuples():
         summary = info.at[r.cluster, "summary"] if "summary" in info.columns else ""
-        where = f"・{esc(by)}: {esc(r.categories)}" if by else ""
-        parts.append(
-            '<div style="border:1px solid #e3e3e3;border-radius:6px;padding:6px 10px;margin:0 0 6px 0;">'
-            f'<div style="font-weight:600">{esc(r.label)}</div>'
-            f'<div style="font-size:0.8rem;color:#555">{int(r.size)}件{where}</div>'
-            + (f'<div style="font-size:0.85rem;margin-top:2px">「{esc(summary)}」</div>' if summary else "")
-            + "</div>")
-    parts.append("</div>")
-    return "".join(parts)
+        where = f"・{by}: {r.categories}" if by else ""
+        lines = [(f"{int(r.size)}件{where}", "font-size:0.8rem;color:#555")]
+        if summary:
+            lines.append((f"「{summary}」", "font-size:0.85rem;margin-top:2px"))
+        cards.append((r.label, lines))
+    return narrow_cards_html(cards)
 
 
 def attribute_counts(ctx: PageContext) -> None:

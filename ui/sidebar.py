@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
@@ -40,9 +41,10 @@ class PageContext:
     def primary(self) -> str | None:
         return self.run.primary_attribute
 
-    @property
+    @cached_property
     def value_colors(self) -> dict[str, dict[str, str]]:
-        """Colour per value of each attribute, from the whole run (same on every chart and card)."""
+        """Colour per value of each attribute, from the whole run (same on every chart and card);
+        computed once per page run, not once per card."""
         return attribute_color_maps(self.table, self.attributes)
 
     @property

@@ -32,9 +32,7 @@ def md_escape(text: object) -> str:
     Colons are escaped too, so ``:red[x]`` and ``:smile:`` are not turned into colours or emoji.
     Line breaks become spaces (a label is one line).
     """
-    s = "" if text is None else str(text)
-    s = s.replace("\r", " ").replace("\n", " ")
-    return _MD_SPECIAL.sub(r"\\\1", s)
+    return _MD_SPECIAL.sub(r"\\\1", one_line(text))
 
 
 def one_line(text: object) -> str:
@@ -120,6 +118,18 @@ def badge_html(value: str, color: str | None = None, outline: bool = False, titl
         f'<span{tip} style="{style}display:inline-block;border-radius:10px;padding:0 8px;'
         f'margin:0 4px 2px 0;font-size:0.78rem;line-height:1.5;">{esc(value)}</span>'
     )
+
+
+def narrow_cards_html(cards: Iterable[tuple[str, Iterable[tuple[str, str]]]]) -> str:
+    """Cards that stand in for a wide table on narrow screens (``mm-narrow-only``, ui/look.py): each
+    card is (title, [(line, css), ...]); titles and lines are plain text, escaped here."""
+    parts = ['<div class="mm-narrow-only">']
+    for title, lines in cards:
+        parts.append('<div style="border:1px solid #e3e3e3;border-radius:6px;padding:6px 10px;margin:0 0 6px 0;">'
+                     f'<div style="font-weight:600">{esc(title)}</div>'
+                     + "".join(f'<div style="{css}">{esc(line)}</div>' for line, css in lines) + "</div>")
+    parts.append("</div>")
+    return "".join(parts)
 
 
 def quote_card_html(
