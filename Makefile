@@ -19,7 +19,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
-	$(PY) -m analysis.precompile
+	$(PY) -m analysis.themes.precompile
 	touch $@
 
 venv: $(VENV)/.installed

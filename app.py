@@ -2,7 +2,7 @@
 
 Run with ``streamlit run app.py`` (``make run``). Pages live in ``app_pages/`` (not ``pages/``, see
 ``ui/frame.py``); shared helpers in ``ui/``; all analysis in ``analysis/``. Browsing only reads
-saved runs; analyses run as background jobs (``analysis/jobs.py``).
+saved runs; analyses run as background jobs (``analysis/store/jobs.py``).
 """
 
 import streamlit as st

@@ -127,26 +127,28 @@ def _config(args: argparse.Namespace):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .corpus import load_seed
-    from .importing import load_file
+    from .ingest.importing import load_file
+    from .ingest.seed import load_seed
     from .pipeline import SEED_INPUT, run_and_save
+    from .schema import DatasetInfo
     from .progress import STAGE_JA
-    from .runs import models_dir
     from .storage import cleanup_stale_temps
+    from .store.runs import models_dir
 
     cleanup_stale_temps(models_dir())
     cfg = _config(args)
     if args.input is None:
         comments = load_seed()
-        info = dict(SEED_INPUT)
+        info = SEED_INPUT
     else:
         attrs = [] if args.no_attributes else args.attributes
         res = load_file(args.input, args.text_column, attrs, args.id_column)
         comments = res.comments
         m = res.report.mapping
-        info = {"name": args.name or args.input.name, "kind": "file", "path": str(args.input.resolve()),
-                "columns": {"text": m.get("text"), "id": m.get("id"), "attributes": list(m.get("attributes", {}))},
-                "ids": "user" if m.get("id") else "generated"}
+        info = DatasetInfo(name=args.input.name, kind="file", source=str(args.input.resolve()),
+                           encoding=res.report.encoding, sheet=res.report.sheet,
+                           columns={"text": m.get("text"), "id": m.get("id"), "attributes": list(m.get("attributes", {}))},
+                           ids="user" if m.get("id") else "generated")
         attr_names = list(m.get("attributes", {}).values())
         print(f"本文の列: 「{m.get('text')}」 ／ ID の列: {('「' + str(m['id']) + '」') if m.get('id') else 'なし（c001 から自動で付けます）'}"
               f" ／ 属性の列: {'、'.join('「' + a + '」' for a in attr_names) or 'なし'}", flush=True)
@@ -155,20 +157,20 @@ def cmd_run(args: argparse.Namespace) -> int:
             print("使わない列: " + "、".join(f"「{c}」（{why}）" for c, why in ignored.items()), flush=True)
         print(res.report.summary_ja(), flush=True)
     if args.mask or (args.mask is None and args.input is not None):
-        from .masking import mask_comments, mask_summary
+        from .ingest.masking import mask_comments, mask_summary
 
         comments, review = mask_comments(comments, allow=args.mask_allow)
         counts = mask_summary(review)
-        info["masked"] = {"on": True, "counts": counts, "allow": list(args.mask_allow)}
+        info = info.replace(masked={"on": True, "counts": counts, "allow": list(args.mask_allow)})
         shown = "、".join(f"{k} {v}" for k, v in counts.items())
         print(f"個人情報の可能性がある {len(review)} か所を伏せ字にしました{('（' + shown + '）') if shown else ''}。"
               "伏せ字にした本文だけを分析・保存します。", flush=True)
     else:
-        info["masked"] = {"on": False}
+        info = info.replace(masked={"on": False})
     if args.name:
-        info["name"] = args.name
+        info = info.replace(name=args.name)
     if args.description:
-        info["description"] = args.description
+        info = info.replace(description=args.description)
     start = time.perf_counter()
     last = {"stage": None}
 
@@ -197,7 +199,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from . import report
     from .pipeline import opening_run
-    from .runs import load_run
+    from .store.runs import load_run
 
     report.report_format(args.out)  # a wrong extension is reported before any work
     if args.out.exists() and not args.force:
@@ -224,7 +226,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_job(args: argparse.Namespace) -> int:
-    from .jobs import run_job
+    from .pipeline import run_job
 
     return run_job(args.job_dir)
 
@@ -232,7 +234,7 @@ def cmd_job(args: argparse.Namespace) -> int:
 def cmd_password(args: argparse.Namespace) -> int:
     import getpass
 
-    from .accounts import hash_password, secrets_line
+    from .store.accounts import hash_password, secrets_line
 
     first = getpass.getpass("パスワード: ")
     again = getpass.getpass("もう一度: ")

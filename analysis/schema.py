@@ -20,7 +20,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+#: The project's data files (seed document, word lists, masking allow list).
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
 # --------------------------------------------------------------------------- clusters
 
@@ -55,6 +60,8 @@ RESERVED_COLUMNS: frozenset[str] = frozenset(
 SEED_CATEGORY = "連携の分類"
 SEED_ROLE = "回答者"
 SEED_ATTRIBUTES: tuple[str, ...] = (SEED_CATEGORY, SEED_ROLE)
+#: The seed's columns: the core columns and its two attributes.
+COMMENT_COLUMNS: tuple[str, ...] = CORE_COLUMNS + SEED_ATTRIBUTES
 CATEGORIES: tuple[str, ...] = ("行政×行政", "行政×専門機関", "専門機関×専門機関", "行政・専門機関×地域")
 ROLE_GOV = "行政職員"
 ROLE_AGENCY = "専門機関職員"
@@ -65,6 +72,22 @@ CANONICAL_ORDER: dict[str, tuple[str, ...]] = {SEED_CATEGORY: CATEGORIES, SEED_R
 
 KEYWORD_SEP = "、"
 LABEL_SEP = "・"
+
+
+def attributes_of(comments) -> list[str]:
+    """The attribute columns of a comment table (every column that is not a core column), in order."""
+    return [c for c in comments.columns if c not in CORE_COLUMNS]
+
+
+_SPACES = re.compile(r"\s+")
+
+
+def normalize_text(text: str) -> str:
+    """NFKC-normalise for analysis; line breaks and runs of spaces become one space.
+
+    Analysis works on this form; people always read the original text.
+    """
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", text)).strip()
 
 
 def attribute_column_name(header: str, taken: Iterable[str] = ()) -> str:
@@ -107,6 +130,79 @@ def ordered_values(values: Iterable[object], attribute: str | None = None) -> li
     except TypeError:
         pass
     return known + ([UNKNOWN] if UNKNOWN in seen else [])
+
+
+# --------------------------------------------------------------------------- what a run analysed
+
+DATASET_KINDS: tuple[str, ...] = ("seed", "file", "upload")
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What a data set is, in one shape for the seed, the CLI and the dashboard (a run's manifest ``input``).
+
+    name, description : shown in the dashboard and the report.
+    kind : ``seed``, ``file`` (read by the CLI or a notebook) or ``upload`` (read in the dashboard).
+    source : the file read: a path (CLI) or the uploaded file's name.
+    encoding, sheet : how the file was read (text encoding; the Excel sheet).
+    columns : the user's headers: ``{"text": …, "id": … or None, "attributes": [...]}``.
+    ids : ``user`` when the comments keep the user's id column, else ``generated`` (c001 …).
+    masked : ``{"on": bool, "counts": {kind: n}, "allow": [...]}`` (personal data masking).
+    attributes : attribute columns to analyse (None: every column that is not a core column).
+    primary_attribute : the attribute pages use first (default: 連携の分類 when present, else the first).
+    """
+
+    name: str = ""
+    kind: str = "file"
+    description: str = ""
+    source: str = ""
+    encoding: str | None = None
+    sheet: str | None = None
+    columns: Mapping[str, Any] = field(default_factory=dict)
+    ids: str = "generated"
+    masked: Mapping[str, Any] = field(default_factory=lambda: {"on": False})
+    attributes: tuple[str, ...] | None = None
+    primary_attribute: str | None = None
+
+    def replace(self, **changes: Any) -> "DatasetInfo":
+        import dataclasses
+
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able, every field (a job folder's job.json)."""
+        out = asdict(self)
+        out["attributes"] = None if self.attributes is None else list(self.attributes)
+        return out
+
+    def manifest_input(self) -> dict[str, Any]:
+        """What a run's manifest records under ``input`` (attributes have their own manifest keys)."""
+        return {k: v for k, v in self.to_dict().items() if k not in ("attributes", "primary_attribute")}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> "DatasetInfo":
+        """From :meth:`to_dict` output, a manifest's ``input`` or an older dict (``path`` / ``file`` are
+        the old names of ``source``); unknown keys are ignored, wrong types fall back to the defaults."""
+        d = dict(data or {})
+        if not d.get("source"):
+            d["source"] = d.get("path") or d.get("file") or ""
+        names = {f for f in cls.__dataclass_fields__}
+        kw = {k: v for k, v in d.items() if k in names}
+        for k in ("name", "kind", "description", "source", "ids"):
+            if k in kw and not isinstance(kw[k], str):
+                kw[k] = str(kw[k]) if kw[k] is not None else ""
+        for k in ("columns", "masked"):
+            if k in kw and not isinstance(kw[k], Mapping):
+                kw.pop(k)
+        attrs = kw.get("attributes")
+        kw["attributes"] = tuple(str(a) for a in attrs) if isinstance(attrs, (list, tuple)) else None
+        if not isinstance(kw.get("primary_attribute"), (str, type(None))):
+            kw["primary_attribute"] = None
+        return cls(**kw)
+
+    @classmethod
+    def coerce(cls, value: "DatasetInfo | Mapping[str, Any] | None") -> "DatasetInfo":
+        return value if isinstance(value, cls) else cls.from_dict(value)
 
 
 # --------------------------------------------------------------------------- colours and fonts

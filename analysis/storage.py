@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from .corpus import CorpusError
+from .errors import CorpusError
 
 __all__ = [
     "StorageError",
@@ -45,6 +45,8 @@ __all__ = [
     "file_lock",
     "update_json",
     "read_json",
+    "parse_json",
+    "JsonTooLarge",
     "cleanup_stale_temps",
     "translate_os_error",
     "pid_alive",
@@ -154,7 +156,7 @@ def atomic_save_npz(path: str | Path, **arrays) -> None:
 def staging_dir(parent: str | Path, name: str) -> Iterator[Path]:
     """A fresh temporary folder in ``parent`` for building a folder ``name``; removed on failure.
 
-    The caller renames it into place (see :func:`analysis.runs.save_run`); if the caller does not,
+    The caller renames it into place (see :func:`analysis.store.runs.save_run`); if the caller does not,
     it is removed when the block ends.
     """
     p = Path(parent)
@@ -221,14 +223,57 @@ def file_lock(path: str | Path, timeout: float = 600.0, shared: bool = False) ->
         os.close(fd)
 
 
-def read_json(path: str | Path, default: Any = None) -> Any:
-    """The JSON in ``path``, or ``default`` when the file does not exist. Invalid JSON raises ValueError."""
+#: JSON files this program reads (manifests, side files, job records) are small; a bigger one is damaged
+#: or hostile and is refused before it is parsed (a 100 MB file would cost seconds and gigabytes).
+JSON_MAX_BYTES = 32 * 1024 * 1024
+#: Deeper nesting than any file of ours has: ``[[[[…]]]]`` 100,000 deep makes the parser recurse until
+#: Python gives up, so such a file is refused as damaged instead.
+JSON_MAX_DEPTH = 64
+
+
+class JsonTooLarge(ValueError):
+    """A JSON file over :data:`JSON_MAX_BYTES` (or nested deeper than :data:`JSON_MAX_DEPTH`)."""
+
+
+def _depth_ok(value: Any, limit: int) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        v, d = stack.pop()
+        if d > limit:
+            return False
+        if isinstance(v, dict):
+            stack.extend((x, d + 1) for x in v.values())
+        elif isinstance(v, list):
+            stack.extend((x, d + 1) for x in v)
+    return True
+
+
+def parse_json(text: str, max_depth: int = JSON_MAX_DEPTH) -> Any:
+    """``json.loads`` that turns runaway nesting into :class:`ValueError`, never a ``RecursionError``."""
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise JsonTooLarge("JSON nested too deeply") from None
+    if not _depth_ok(value, max_depth):
+        raise JsonTooLarge("JSON nested too deeply")
+    return value
+
+
+def read_json(path: str | Path, default: Any = None, max_bytes: int = JSON_MAX_BYTES) -> Any:
+    """The JSON in ``path``, or ``default`` when the file does not exist.
+
+    Invalid, oversized (> ``max_bytes``) or too deeply nested JSON raises :class:`ValueError`, and
+    undecodable bytes :class:`UnicodeDecodeError` (also a ValueError): callers report a damaged file.
+    """
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        with open(p, "rb") as fh:
+            data = fh.read(max_bytes + 1)
     except FileNotFoundError:
         return default
-    return json.loads(text)
+    if len(data) > max_bytes:
+        raise JsonTooLarge(f"{p.name} is larger than {max_bytes} bytes")
+    return parse_json(data.decode("utf-8"))
 
 
 def update_json(path: str | Path, change: Callable[[Any], Any], default: Any = None) -> Any:

@@ -17,19 +17,19 @@ up on the seed first (imports, numba compilation) and then time the same work:
   step, so on Japanese it computed no keywords at all and looked faster than it is;
   ``--also-english`` times that too. The report counts the topics whose words are Japanese.)
 * **ours, like for like**: the kNN graph and 5-d UMAP as ``reduce.py`` makes them (exact neighbours
-  by matrix products below 4,096 comments, the layout on all cores, see ``analysis/layout.py``),
+  by matrix products below 4,096 comments, the layout on all cores, see ``analysis/themes/layout.py``),
   HDBSCAN with soft membership and noise → nearest theme, tokenising (a fresh tokenizer, so nothing
   is reused from the warm-up) and c-TF-IDF keywords with MMR per theme.
 * **ours, full**: additionally the 2-D map UMAP, quality figures (silhouette, DBCV), broad themes
   and ``describe_clusters`` (broad themes' keywords, phrase names, summaries; named in the lexical
   space), i.e. what ``run_pipeline`` does after the embedding.
 
-Both processes get the pinned numerics of ``analysis.numerics`` (the BERTopic process loads numpy
+Both processes get the pinned numerics of ``analysis.themes.numerics`` (the BERTopic process loads numpy
 before it imports anything of ours, so the driver sets the variables for it), i.e. the same machine
 code for UMAP, OpenBLAS and numpy on both sides.
 
 Reported: seconds, the ratio ours / BERTopic (target ≤ 0.8), ARI between the two clusterings (noise
-as singletons and noise as one label, see ``analysis.stability``), cluster counts, noise shares and
+as singletons and noise as one label, see ``analysis.explore.stability``), cluster counts, noise shares and
 peak RSS per process. Tables go to stdout and ``bench/results/`` (gitignored).
 """
 
@@ -73,17 +73,17 @@ def _settings() -> dict:
 
 
 def umap_epochs(n: int) -> int | None:
-    """The epochs ``analysis.reduce.umap_embed`` uses (keep in step with it), for BERTopic's UMAP."""
+    """The epochs ``analysis.themes.reduce.umap_embed`` uses (keep in step with it), for BERTopic's UMAP."""
     return 200 if n > 2000 else None
 
 
 def worker_ours(work: Path, size: int, prototype: str = "") -> dict:
     import numpy as np
 
-    from analysis import clustering, keywords, reduce
-    from analysis.describe import describe_clusters
     from analysis.schema import SEED_CATEGORY
-    from analysis.tokens import SudachiTokenizer, tokenize_all
+    from analysis.text.tokens import SudachiTokenizer, tokenize_all
+    from analysis.themes import clustering, keywords, reduce
+    from analysis.themes.describe import describe_clusters
     from bench.synthetic import synthetic_comments
 
     s = _settings()
@@ -127,7 +127,7 @@ def worker_ours(work: Path, size: int, prototype: str = "") -> dict:
         t["names_summaries"] = time.perf_counter() - t0
         return t, cr.labels
 
-    from analysis.corpus import load_seed
+    from analysis.ingest.seed import load_seed
 
     _, seed_x = _load(work, "seed")
     t0 = time.perf_counter()
@@ -164,9 +164,9 @@ def worker_bertopic(work: Path, size: int, language: str = "multilingual") -> di
     from sklearn.feature_extraction.text import CountVectorizer
     from umap import UMAP
 
-    from analysis.clustering import effective_min_cluster_size
-    from analysis.reduce import effective_neighbors
-    from analysis.tokens import SudachiTokenizer
+    from analysis.text.tokens import SudachiTokenizer
+    from analysis.themes.clustering import effective_min_cluster_size
+    from analysis.themes.reduce import effective_neighbors
 
     s = _settings()
     u, h, seed = s["umap"], s["hdbscan"], s["seed"]
@@ -234,8 +234,8 @@ def prepare(work: Path, size: int, backend: str, cache: Path) -> float:
     import numpy as np
 
     from analysis.config import EmbeddingConfig
-    from analysis.corpus import load_seed
-    from analysis.embedding import embed_cached, get_embedder
+    from analysis.ingest.seed import load_seed
+    from analysis.themes.embedding import embed_cached, get_embedder
     from bench.synthetic import synthetic_comments
 
     work.mkdir(parents=True, exist_ok=True)
@@ -255,9 +255,9 @@ def _run_worker(python: str, kind: str, work: Path, size: int, timeout: float, p
     # installing the project.
     cmd = [python, "-m", "bench.bench_bertopic", "--worker", kind, "--work", str(work), "--size", str(size),
            "--prototype", prototype, "--language", language]
-    # Both sides compute with the same pinned machine code (analysis.numerics), BERTopic's process too,
+    # Both sides compute with the same pinned machine code (analysis.themes.numerics), BERTopic's process too,
     # which loads numpy before it imports anything of ours.
-    from analysis import numerics
+    from analysis.themes import numerics
 
     env = {k: v for k, v in os.environ.items() if k not in numerics.PINNED_ENV}
     numerics.pin_environment(env)
@@ -345,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import numpy as np
 
-    from analysis.stability import adjusted_rand
+    from analysis.explore.stability import adjusted_rand
 
     info = lambda: {"date": _dt.datetime.now().isoformat(timespec="seconds"), "load_avg": os.getloadavg()}  # noqa: E731
     start = info()

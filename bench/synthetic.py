@@ -14,7 +14,8 @@ import re
 import numpy as np
 import pandas as pd
 
-from analysis.corpus import comments_from_table, load_seed
+from analysis.ingest.comments import comments_from_table
+from analysis.ingest.seed import load_seed
 from analysis.schema import SEED_CATEGORY, SEED_ROLE
 
 LEADS = ("", "", "", "正直なところ、", "現場では", "以前から", "最近は", "私の地域では", "担当として", "率直に言うと、")
@@ -29,7 +30,7 @@ def clauses(text: str) -> list[str]:
 
 
 def synthetic_comments(n: int, seed: int = 0) -> pd.DataFrame:
-    """``n`` distinct comments in the ``analysis.corpus`` schema (ids ``c000001``...)."""
+    """``n`` distinct comments in the ``analysis.ingest.comments`` schema (ids ``c000001``...)."""
     base = load_seed()
     if n == len(base):
         return base

@@ -6,7 +6,7 @@ developer's own saved runs are never touched and every test session starts from 
 
 from __future__ import annotations
 
-import analysis  # noqa: F401  first: pins the numeric libraries before numpy loads (analysis/numerics.py)
+import analysis  # noqa: F401  first: pins the numeric libraries before numpy loads (analysis/themes/numerics.py)
 import hashlib
 import os
 import tempfile
@@ -82,7 +82,7 @@ def fake_embedder() -> FakeEmbedder:
 @pytest.fixture(scope="module")
 def seed() -> pd.DataFrame:
     """The seed comments, one copy per test module."""
-    from analysis.corpus import load_seed
+    from analysis.ingest.seed import load_seed
 
     return load_seed()
 
@@ -95,7 +95,7 @@ def emb(seed) -> np.ndarray:
 
 @pytest.fixture(scope="session")
 def seed_comments() -> pd.DataFrame:
-    from analysis.corpus import load_seed
+    from analysis.ingest.seed import load_seed
 
     return load_seed()
 

@@ -5,7 +5,7 @@ Each test gets its own temporary models folder holding a copy of the session's s
 into other tests. Streamlit caches are process-global and are cleared before every test.
 AppTest cannot render plotly charts; the figures and the selection mapping are tested in
 ``test_charts.py``. Analyses started from a page run as real background worker processes
-(``analysis.jobs``); tests wait for them with ``jobs.wait``.
+(``analysis.store.jobs``); tests wait for them with ``jobs.wait``.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from analysis import jobs
-from analysis.runs import get_published, list_runs, load_run, save_run
 from analysis.schema import SEED_CATEGORY, SEED_ROLE
+from analysis.store import jobs
+from analysis.store.runs import get_published, list_runs, load_run, save_run
 from ui.state import KEY_MY_JOBS, KEY_RUN, filter_key
 from ui.text import md_escape
 
@@ -244,7 +244,7 @@ def test_deleting_a_shortlist_asks_first(models, seed_comments):
     at = _page(TRAINER)
     at.button(key=f"add_find_{seed_comments['comment_id'].iloc[1]}").click().run()
     _open_list_tab(at)
-    from analysis.shortlists import list_sets
+    from analysis.store.shortlists import list_sets
 
     path = at.session_state[KEY_RUN]
     assert len(list_sets(path)) == 1
@@ -269,7 +269,7 @@ def test_more_like_this_and_varied_set(models):
     run_id, ids = at.session_state["trainer_suggested"]
     assert len(ids) == 6
     at.button(key="trainer_add_all").click().run()
-    from analysis.shortlists import list_sets
+    from analysis.store.shortlists import list_sets
 
     assert len(list_sets(at.session_state[KEY_RUN])[0].items) == 6
 
@@ -384,7 +384,7 @@ def test_bad_upload_shows_an_error_not_an_exception(models, name, payload):
 
 
 def test_rerun_with_other_settings_keeps_user_theme_names(models, seed_run):
-    from analysis.runs import rename_cluster
+    from analysis.store.runs import rename_cluster
 
     path = str(models / "runs" / seed_run.path.name)
     run = load_run(path)
@@ -674,7 +674,7 @@ def test_curation_assigns_unclassified_comments(models):
 
 
 def test_curation_is_not_offered_to_viewers(models, monkeypatch):
-    from analysis.accounts import ROLE_VIEW
+    from analysis.store.accounts import ROLE_VIEW
     from ui import auth
 
     monkeypatch.setattr(auth, "current_viewer", lambda: auth.Viewer("見る人", ROLE_VIEW))
@@ -684,7 +684,7 @@ def test_curation_is_not_offered_to_viewers(models, monkeypatch):
 
 
 def test_rerun_keeps_curation_and_the_export_shows_it(models, seed_run):
-    from analysis import curation, shortlists
+    from analysis.store import curation, shortlists
     from ui.state import KEY_SHORTLIST_SET
 
     path = str(models / "runs" / seed_run.path.name)

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from analysis.cells import (
+from analysis.store.cells import (
     FORMULA_START,
     MAX_WIDTH,
     display_width,

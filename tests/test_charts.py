@@ -1,4 +1,4 @@
-"""Figure builders of analysis.charts and the selection -> comment mapping (no Streamlit needed)."""
+"""Figure builders of analysis.report.charts and the selection -> comment mapping (no Streamlit needed)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,15 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from analysis import charts
-from analysis.corpus import CATEGORIES
-from analysis.schema import PALETTE, SEED_CATEGORY, SEED_ROLE, VALUE_COLORS, theme_color
+from analysis.report import charts
+from analysis.schema import (
+    CATEGORIES,
+    PALETTE,
+    SEED_CATEGORY,
+    SEED_ROLE,
+    VALUE_COLORS,
+    theme_color,
+)
 
 NASTY = "<script>alert('x')</script> <b>太字</b> **強調** [x](javascript:alert(1)) & 終わり"
 

@@ -5,9 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.clustering import NOISE, broad_themes, centroids, cluster_points, quality
 from analysis.config import HdbscanConfig, UmapConfig
-from analysis.reduce import effective_neighbors, reduce_both, umap_embed
+from analysis.themes.clustering import (
+    NOISE,
+    broad_themes,
+    centroids,
+    cluster_points,
+    quality,
+)
+from analysis.themes.reduce import effective_neighbors, reduce_both, umap_embed
 
 
 def _blobs(seed=0, per=15, k=3, d=8):
@@ -91,7 +97,7 @@ def test_umap_is_deterministic_for_a_seed_and_cached(tmp_path):
 
 
 def test_min_cluster_size_scales_with_corpus_size():
-    from analysis.clustering import effective_min_cluster_size
+    from analysis.themes.clustering import effective_min_cluster_size
 
     cfg = HdbscanConfig()
     assert effective_min_cluster_size(108, cfg) == 4  # the seed keeps the configured size
@@ -101,7 +107,7 @@ def test_min_cluster_size_scales_with_corpus_size():
 
 
 def test_large_runs_use_nearest_centroid_for_noise(monkeypatch):
-    from analysis import clustering
+    from analysis.themes import clustering
 
     x, _ = _blobs()
     outliers = np.array([[30.0] * 8, [-30.0] * 8])

@@ -1,4 +1,4 @@
-"""Tests for analysis.compare: matching themes between runs, statuses, Sankey, carried-over names."""
+"""Tests for analysis.explore.compare: matching themes between runs, statuses, Sankey, carried-over names."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from analysis.compare import (
+from analysis.errors import CorpusError
+from analysis.explore.compare import (
     STATUS_JA,
     apply_labels,
     carry_over_labels,
@@ -16,8 +17,7 @@ from analysis.compare import (
     jaccard_matrix,
     overlap_matrix,
 )
-from analysis.corpus import CorpusError
-from analysis.runs import Run, load_run, save_run
+from analysis.store.runs import Run, load_run, save_run
 
 
 def make_run(comments: pd.DataFrame, groups: dict[int, range], labels: dict[int, str] | None = None,
@@ -131,7 +131,7 @@ def test_only_common_comments_are_compared(seed_comments):
 
 def test_uploads_without_their_own_ids_are_matched_by_text(seed_comments):
     """Generated ids (c001 …) only number rows: two files are matched by what the comments say."""
-    from analysis.compare import matched_count
+    from analysis.explore.compare import matched_count
 
     a = make_run(seed_comments, {0: range(0, 10), 1: range(10, 20)}, {0: "窓口", 1: "会議"}, kind="upload")
     shuffled = seed_comments.iloc[::-1].reset_index(drop=True).assign(comment_id=[f"c{i + 1:03d}" for i in range(108)])

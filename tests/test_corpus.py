@@ -7,16 +7,11 @@ import io
 import pandas as pd
 import pytest
 
-from analysis.corpus import (
-    CATEGORIES,
-    COMMENT_COLUMNS,
-    MAX_UPLOAD_BYTES,
-    CorpusError,
-    attributes_of,
-    comments_from_table,
-    parse_seed,
-)
-from analysis.importing import decode_bytes, guess_columns, load_file, read_table
+from analysis.errors import CorpusError
+from analysis.ingest.comments import MAX_UPLOAD_BYTES, comments_from_table
+from analysis.ingest.importing import decode_bytes, guess_columns, load_file, read_table
+from analysis.ingest.seed import parse_seed
+from analysis.schema import CATEGORIES, COMMENT_COLUMNS, attributes_of
 
 ROWS = [
     ("1", "庁内の縦割りで、担当外の相談はたらい回しになる①", "行政×行政", "行政職員"),

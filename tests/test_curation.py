@@ -1,4 +1,4 @@
-"""Tests for analysis.curation: the edit log beside a run (merge, split, move, assign 未分類, broad names,
+"""Tests for analysis.store.curation: the edit log beside a run (merge, split, move, assign 未分類, broad names,
 undo), replayed by load_run, merged between concurrent editors and carried to a rerun.
 
 Every test edits a copy of the session's seed run (real comments, real default backend).
@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import curation
-from analysis.curation import CurationError
-from analysis.runs import RunError, check_run, list_runs, load_run, save_run
 from analysis.schema import NOISE
+from analysis.store import curation
+from analysis.store.curation import CurationError
+from analysis.store.runs import RunError, check_run, list_runs, load_run, save_run
 
 
 @pytest.fixture
@@ -260,7 +260,7 @@ def test_a_curated_run_saved_elsewhere_keeps_computed_files_and_its_log(run_dir,
 
 
 def _survivors(prev, new) -> dict[int, int]:
-    from analysis.compare import compare_runs
+    from analysis.explore.compare import compare_runs
 
     t = compare_runs(prev, new)
     return {r.clusters_a[0]: r.clusters_b[0] for r in t.itertuples()

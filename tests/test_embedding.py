@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from analysis.config import EmbeddingConfig
-from analysis.embedding import (
+from analysis.themes.embedding import (
     EmbeddingError,
     HybridEmbedder,
     SudachiEmbedder,
@@ -200,7 +200,7 @@ def test_cached_embedding_returns_a_fitted_embedder(tmp_path, seed_comments):
 
 
 def test_long_texts_reach_the_dense_model_cut(monkeypatch):
-    from analysis.embedding import DENSE_MAX_CHARS
+    from analysis.themes.embedding import DENSE_MAX_CHARS
 
     seen = []
 

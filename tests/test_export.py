@@ -1,6 +1,6 @@
 """Shortlist exports: CSV for Excel, Markdown, Word handout (opened again with python-docx).
 
-The input is what :func:`analysis.shortlists.items_frame` returns: comment_id, text, label, note and
+The input is what :func:`analysis.store.shortlists.items_frame` returns: comment_id, text, label, note and
 any attribute columns, named as the run names them.
 """
 
@@ -16,7 +16,7 @@ import pytest
 from docx import Document
 from markdown_it import MarkdownIt
 
-from analysis.export import (
+from analysis.report.export import (
     DISCUSSION_QUESTIONS,
     PROMPTS_HEADING,
     attribute_text,

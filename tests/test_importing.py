@@ -1,4 +1,4 @@
-"""analysis.importing on real-looking exports: every record accounted for, the right columns chosen.
+"""analysis.ingest.importing on real-looking exports: every record accounted for, the right columns chosen.
 
 The fixture files under ``tests/fixtures/import/`` are built by ``make_fixtures.py`` (committed
 with it); the expected numbers below are stated here, independently of that script.
@@ -19,9 +19,16 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from analysis import importing
-from analysis.corpus import MAX_UPLOAD_BYTES, CorpusError
-from analysis.importing import ColumnRoles, TableRead, check_text_column, guess_roles, read_table
+from analysis.errors import CorpusError
+from analysis.ingest import importing
+from analysis.ingest.comments import MAX_UPLOAD_BYTES
+from analysis.ingest.importing import (
+    ColumnRoles,
+    TableRead,
+    check_text_column,
+    guess_roles,
+    read_table,
+)
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "import"
 
@@ -140,7 +147,7 @@ def test_summary_and_locations_are_japanese():
 
 
 def test_importing_modules_never_import_streamlit():
-    for module in (importing, importlib.import_module("analysis.column_roles")):
+    for module in (importing, importlib.import_module("analysis.ingest.column_roles")):
         assert "streamlit" not in Path(module.__file__).read_text(encoding="utf-8")
 
 

@@ -1,4 +1,4 @@
-"""Tests for analysis.keywords (c-TF-IDF + MMR on Japanese tokens)."""
+"""Tests for analysis.themes.keywords (c-TF-IDF + MMR on Japanese tokens)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,14 @@ import random
 import numpy as np
 import pytest
 
-from analysis.corpus import CATEGORIES
-from analysis.schema import SEED_CATEGORY
-from analysis.keywords import (
+from analysis.schema import CATEGORIES, SEED_CATEGORY
+from analysis.text.tokens import Token, default_tokenizer
+from analysis.themes.keywords import (
     cluster_keywords,
     keywords_for_texts,
     label_from_keywords,
     top_terms,
 )
-from analysis.tokens import Token, default_tokenizer
 
 
 def tok(word: str, key: str | None = None) -> Token:
@@ -179,7 +178,7 @@ def test_top_terms(seed_docs):
 
 
 def test_bulk_tokenisation_on_threads_equals_one_by_one(seed):
-    from analysis.tokens import SudachiTokenizer, tokenize_all
+    from analysis.text.tokens import SudachiTokenizer, tokenize_all
 
     # 2,160 texts: enough for the two-thread path; each seed comment with a varying prefix.
     texts = [f"{i}件目：{t}" for i, t in enumerate(seed["text_norm"].tolist() * 20)]
@@ -197,7 +196,7 @@ def test_bulk_tokenisation_on_threads_equals_one_by_one(seed):
 
 
 def test_shared_term_matrix_gives_the_same_keywords(seed_docs, seed_labels):
-    from analysis.keywords import term_matrix
+    from analysis.themes.keywords import term_matrix
 
     terms = term_matrix(seed_docs)
     assert terms.dtm.shape == (len(seed_docs), len(terms.keys)) and terms.dtm.sum() == sum(map(len, seed_docs))

@@ -1,12 +1,12 @@
-"""Tests for analysis.kwic (keyword in context)."""
+"""Tests for analysis.text.kwic (keyword in context)."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from analysis.corpus import load_seed
-from analysis.kwic import KWIC_COLUMNS, find_spans, kwic
+from analysis.ingest.seed import load_seed
+from analysis.text.kwic import KWIC_COLUMNS, find_spans, kwic
 
 
 @pytest.fixture()

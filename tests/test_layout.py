@@ -7,9 +7,14 @@ import warnings
 import numpy as np
 import pytest
 
-from analysis import layout
 from analysis.config import UmapConfig
-from analysis.reduce import exact_neighbors, nearest_neighbors, reduce_both, umap_embed
+from analysis.themes import layout
+from analysis.themes.reduce import (
+    exact_neighbors,
+    nearest_neighbors,
+    reduce_both,
+    umap_embed,
+)
 
 
 def _blobs(n_per: int, k: int = 6, d: int = 24, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -46,7 +51,7 @@ def test_exact_neighbors_are_umap_learns_own(metric):
 def test_small_runs_are_umap_learns_own_estimator_and_depth_zero_reproduces_it(seed_comments):
     from conftest import char_embeddings
 
-    from analysis.reduce import BLOCK_LAYOUT_FROM, _parallel_umap_class
+    from analysis.themes.reduce import BLOCK_LAYOUT_FROM, _parallel_umap_class
 
     x = char_embeddings(seed_comments["text_norm"].tolist())
     assert len(x) < BLOCK_LAYOUT_FROM
@@ -83,8 +88,8 @@ def test_layout_is_the_same_on_any_number_of_threads_and_keeps_the_structure():
     from sklearn.manifold import trustworthiness
     from sklearn.metrics import adjusted_rand_score
 
-    from analysis.clustering import cluster_points
     from analysis.config import HdbscanConfig
+    from analysis.themes.clustering import cluster_points
 
     x, truth = _blobs(200)  # 1,200 points: two levels of blocks
     assert layout.default_depth(len(x)) == 2

@@ -7,7 +7,7 @@ import random
 import pandas as pd
 import pytest
 
-from analysis.masking import (
+from analysis.ingest.masking import (
     ALL_KINDS,
     DEFAULT_ALLOW,
     MAX_CHUNK_CHARS,

@@ -1,5 +1,5 @@
-"""Tests for the terms list (analysis.tokens), phrase candidates (analysis.phrases) and theme
-names / summaries (analysis.naming), on the real seed text."""
+"""Tests for the terms list (analysis.text.tokens), phrase candidates (analysis.themes.phrases) and theme
+names / summaries (analysis.themes.naming), on the real seed text."""
 
 from __future__ import annotations
 
@@ -9,13 +9,25 @@ import numpy as np
 import pytest
 from sklearn.cluster import KMeans
 
-from analysis.corpus import normalize_text
-from analysis.keywords import cluster_keywords
-from analysis.naming import GENERIC_PATH, GENERIC_TOPICS_PATH, NAME_SEP, NONTOPIC_PATH, load_wordlist, name_themes
-from analysis.summaries import clauses, summarize_themes
-from analysis.phrases import extract_phrases
-from analysis.tokens import NO_TERMS, TERMS_PATH, SudachiTokenizer, default_tokenizer, parse_terms
-from tests.conftest import char_embeddings
+from analysis.schema import normalize_text
+from analysis.text.tokens import (
+    NO_TERMS,
+    TERMS_PATH,
+    SudachiTokenizer,
+    default_tokenizer,
+    parse_terms,
+)
+from analysis.themes.keywords import cluster_keywords
+from analysis.themes.naming import (
+    GENERIC_PATH,
+    GENERIC_TOPICS_PATH,
+    NAME_SEP,
+    NONTOPIC_PATH,
+    load_wordlist,
+    name_themes,
+)
+from analysis.themes.phrases import extract_phrases
+from analysis.themes.summaries import clauses, summarize_themes
 
 # Hand-made themes over the seed: the first pattern a comment matches decides its theme.
 GROUPS = {
@@ -472,16 +484,17 @@ def test_a_theme_with_nothing_shared_is_still_named_from_its_comments():
 
 def test_a_name_from_single_comments_never_becomes_the_theme_label():
     # The clusters table shows テーマN (keywords underneath) rather than words only one comment says.
-    from analysis.clustering import ClusterResult
-    from analysis.config import DescribeConfig
-    from analysis.describe import describe_clusters
     import pandas as pd
+
+    from analysis.config import DescribeConfig
+    from analysis.themes.clustering import ClusterResult
+    from analysis.themes.describe import describe_clusters
 
     texts = ["子育て部門は福祉の会議に関わりにくい。", "福祉以外の機関は消極的な傾向がある。", "自治会には地域福祉を考える余裕がない。",
              "情報共有ができていないと感じる。", "関係機関の情報共有ができていない。", "担当者同士の情報共有ができていない。"]
     labels = np.array([0, 0, 0, 1, 1, 1])
     comments = pd.DataFrame({"comment_id": [f"c{i}" for i in range(6)], "text": texts})
-    from analysis.tokens import tokenize_all
+    from analysis.text.tokens import tokenize_all
     docs = tokenize_all(default_tokenizer(), texts)
     ones = np.ones(6)
     result = ClusterResult(labels=labels, strength=ones, nearest=labels, nearest_strength=ones,

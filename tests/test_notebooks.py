@@ -112,7 +112,7 @@ def test_public_api_is_lazy_and_complete():
         "missing = [n for n in analysis.__all__ if not hasattr(analysis, n)]\n"
         "assert not missing, missing\n"
         "assert not [m for m in ('torch', 'streamlit') if m in sys.modules]\n"
-        "import analysis.tuning\n"
+        "import analysis.explore.tuning\n"
         "assert callable(analysis.sweep) and callable(analysis.compare_runs)\n"
         "print('ok')\n"
     )

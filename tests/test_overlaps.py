@@ -1,4 +1,4 @@
-"""Tests for analysis.overlaps (theme x category tables, residuals, reach, cross-category pairs)."""
+"""Tests for analysis.explore.overlaps (theme x category tables, residuals, reach, cross-category pairs)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,11 @@ import pandas as pd
 import pytest
 from scipy.stats import chi2_contingency
 
-from analysis.corpus import CATEGORIES, ROLES
-from analysis.schema import SEED_CATEGORY, SEED_ROLE
-from analysis.overlaps import (
+from analysis.explore.overlaps import (
     _candidate_pairs,
     category_reach,
-    compare_groups,
     cluster_centroids,
+    compare_groups,
     cross_category_pairs,
     crosstab,
     ordered_values,
@@ -24,7 +22,8 @@ from analysis.overlaps import (
     similar_clusters,
     standardized_residuals,
 )
-from analysis.quotes import representative_quotes
+from analysis.explore.quotes import representative_quotes
+from analysis.schema import CATEGORIES, ROLES, SEED_CATEGORY, SEED_ROLE
 from tests.conftest import char_embeddings
 
 GG, GA, AA, GC = CATEGORIES  # 行政×行政, 行政×専門機関, 専門機関×専門機関, 行政・専門機関×地域
@@ -214,7 +213,7 @@ def test_quote_per_group(seed, emb):
 def test_cell_tests_match_scipy_on_a_hand_made_table():
     from scipy.stats import false_discovery_control, fisher_exact
 
-    from analysis.overlaps import cell_tests
+    from analysis.explore.overlaps import cell_tests
 
     counts = pd.DataFrame([[12, 2, 1], [3, 9, 2], [1, 1, 8], [2, 2, 2]], index=[0, 1, 2, 3], columns=["北部", "中部", "南部"])
     t = cell_tests(counts)

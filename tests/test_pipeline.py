@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import runs
 from analysis.config import PipelineConfig, config_from_dict, load_config
-from analysis.corpus import CorpusError
+from analysis.errors import CorpusError
 from analysis.pipeline import run_and_save, run_pipeline
+from analysis.store import runs
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = PipelineConfig().replace(**{"umap.n_neighbors": 8, "hdbscan.min_cluster_size": 4})
@@ -246,7 +246,7 @@ def test_run_csvs_never_run_formulas_and_read_back_exactly(seed_comments, tmp_pa
 
 def test_the_test_session_computes_pinned(seed_run):
     """The suite runs with the same machine code a background job uses (analysis imported first)."""
-    from analysis.numerics import pinnable
+    from analysis.themes.numerics import pinnable
 
     if pinnable() and os.environ.get("NUMBA_CPU_NAME", "generic") == "generic":  # (the 2nd pass uses haswell)
         assert seed_run.manifest["numerics"]["pinned"] is True

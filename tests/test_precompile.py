@@ -1,4 +1,4 @@
-"""`python -m analysis.precompile` (run by `make venv`) leaves UMAP's kernels in numba's disk cache."""
+"""`python -m analysis.themes.precompile` (run by `make venv`) leaves UMAP's kernels in numba's disk cache."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ def test_warmup_leaves_the_layout_kernels_on_disk():
     import umap.layouts
     from numba.core.dispatcher import Dispatcher
 
-    from analysis import layout
-    from analysis.precompile import compile_kernels
+    from analysis.themes import layout
+    from analysis.themes.precompile import compile_kernels
 
     assert compile_kernels() > 0
     # umap-learn's epoch kernel (the seed's path, below 500 comments) and ours (the block layout)

@@ -1,4 +1,4 @@
-"""Tests for analysis.quotes (representative quotes, varied handout sets, similar comments)."""
+"""Tests for analysis.explore.quotes (representative quotes, varied handout sets, similar comments)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.corpus import CATEGORIES
-from analysis.schema import SEED_CATEGORY
-from analysis.quotes import quote_columns, representative_quotes, similar_comments, suggest_varied_set
+from analysis.explore.quotes import (
+    quote_columns,
+    representative_quotes,
+    similar_comments,
+    suggest_varied_set,
+)
+from analysis.schema import CATEGORIES, SEED_CATEGORY
 from tests.conftest import char_embeddings
 
 

@@ -22,8 +22,8 @@ from openpyxl import load_workbook
 
 from analysis import report
 from analysis.__main__ import main
-from analysis.runs import load_run
 from analysis.schema import NOISE, SEED_CATEGORY, stability_word
+from analysis.store.runs import load_run
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 OUT_DIR = PROJECT_DIR / "test-output" / "report"

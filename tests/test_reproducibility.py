@@ -1,7 +1,7 @@
 """Same data, same settings, same seed: the same themes, whatever the process's thread counts.
 
 Each run is a fresh process, as a background job is, so the numeric libraries are pinned by
-``import analysis`` (analysis/numerics.py). The corpus has more than 500 comments so the
+``import analysis`` (analysis/themes/numerics.py). The corpus has more than 500 comments so the
 block-parallel UMAP layout runs; thread counts of numba and OpenBLAS differ between the runs.
 """
 
@@ -20,7 +20,7 @@ SCRIPT = """
 import hashlib, json, sys, tempfile
 import analysis
 from analysis.config import PipelineConfig
-from analysis.corpus import load_seed
+from analysis.ingest.seed import load_seed
 from analysis.pipeline import run_pipeline
 seed = load_seed()
 rows = []
@@ -61,7 +61,7 @@ SEED_SCRIPT = """
 import hashlib, json, tempfile
 import analysis
 from analysis.config import PipelineConfig
-from analysis.corpus import load_seed
+from analysis.ingest.seed import load_seed
 from analysis.pipeline import run_pipeline
 run = run_pipeline(load_seed(), PipelineConfig(), cache_dir=tempfile.mkdtemp())
 print(json.dumps({"labels": hashlib.sha256(str(run.assignments["cluster"].tolist()).encode()).hexdigest(),

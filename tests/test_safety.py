@@ -22,9 +22,20 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from analysis import runs, shortlists
-from analysis.runs import RunError, list_runs, load_run, rename_cluster, set_published
-from analysis.storage import atomic_write_json, cleanup_stale_temps, file_lock, temp_name, update_json
+from analysis.storage import (
+    atomic_write_json,
+    cleanup_stale_temps,
+    file_lock,
+    update_json,
+)
+from analysis.store import shortlists
+from analysis.store.runs import (
+    RunError,
+    list_runs,
+    load_run,
+    rename_cluster,
+    set_published,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -118,7 +129,7 @@ def test_a_damaged_embedder_state_keeps_the_run_readable(models, seed_run):
     _trunc(broken / "embedder.npz", 0.3)
     run = load_run(broken)
     assert run.warnings and "入力した文で探す機能" in run.warnings[0]
-    from analysis.embedding import EmbeddingError
+    from analysis.themes.embedding import EmbeddingError
 
     with pytest.raises(EmbeddingError):
         run.embedder()
@@ -336,7 +347,7 @@ def test_beyond_loopback_everyone_signs_in(models, served_on_the_network):
     assert at.error and "利用者が登録されていません" in at.error[0].value
     assert not at.metric  # nothing of the data is shown
 
-    from analysis.accounts import hash_password
+    from analysis.store.accounts import hash_password
 
     secrets = {"passwords": {"tanaka": {"hash": hash_password("correct horse 1"), "role": "分析"},
                              "suzuki": {"hash": hash_password("battery staple 2"), "role": "閲覧"}}}
@@ -374,7 +385,7 @@ def test_masked_personal_data_never_reaches_the_saved_run(seed_comments, tmp_pat
     from conftest import FakeEmbedder
 
     from analysis.config import PipelineConfig
-    from analysis.masking import mask_comments
+    from analysis.ingest.masking import mask_comments
     from analysis.pipeline import run_and_save
 
     secrets = ["山田太郎", "090-1234-5678", "tanaka.h@example.jp", "〒100-0013", "霞が関1-2-2"]

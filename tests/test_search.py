@@ -1,11 +1,11 @@
-"""Search by meaning from typed words (analysis.search) on the real default run of the seed."""
+"""Search by meaning from typed words (analysis.explore.search) on the real default run of the seed."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from analysis.explore.search import encode_texts, search_by_meaning
 from analysis.schema import SEED_CATEGORY
-from analysis.search import encode_texts, search_by_meaning
 
 
 def test_queries_are_encoded_exactly_like_the_runs_comments(seed_run):

@@ -1,4 +1,4 @@
-"""Tests for analysis.stability: ARI between seeds, noise handling, per-theme stability in runs."""
+"""Tests for analysis.explore.stability: ARI between seeds, noise handling, per-theme stability in runs."""
 
 from __future__ import annotations
 
@@ -9,10 +9,7 @@ import pandas as pd
 import pytest
 
 from analysis.config import PipelineConfig
-from analysis.corpus import comments_from_table
-from analysis.pipeline import run_and_save, run_pipeline
-from analysis.runs import list_runs, load_run, rename_cluster
-from analysis.stability import (
+from analysis.explore.stability import (
     add_stability,
     adjusted_rand,
     cluster_stability,
@@ -20,6 +17,9 @@ from analysis.stability import (
     pairwise_ari,
     seed_stability,
 )
+from analysis.ingest.comments import comments_from_table
+from analysis.pipeline import run_and_save, run_pipeline
+from analysis.store.runs import list_runs, load_run, rename_cluster
 
 SMALL = PipelineConfig().replace(**{"hdbscan.min_cluster_size": 5, "umap.n_neighbors": 8})
 # Three 12-comment themes cannot split with a smallest theme of 7 (two parts of >= 7 need 14), so

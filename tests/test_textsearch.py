@@ -1,4 +1,4 @@
-"""Tests for analysis.textsearch (forgiving word search) and its use by KWIC."""
+"""Tests for analysis.text.textsearch (forgiving word search) and its use by KWIC."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.kwic import kwic
-from analysis.textsearch import TextIndex, build_index, find, match_mask, suggest
+from analysis.text.kwic import kwic
+from analysis.text.textsearch import TextIndex, build_index, find, match_mask, suggest
 
 TEXTS = [
     "相談者からはたらい回しにされていると感じる。",

@@ -1,4 +1,4 @@
-"""Tests for analysis.tuning (sweeps): one row per setting, figures equal to full runs, caches reused."""
+"""Tests for analysis.explore.tuning (sweeps): one row per setting, figures equal to full runs, caches reused."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from analysis.config import PipelineConfig
-from analysis.corpus import CorpusError
+from analysis.errors import CorpusError
+from analysis.explore.stability import seed_stability
+from analysis.explore.tuning import row_config, sweep
 from analysis.pipeline import run_pipeline
-from analysis.stability import seed_stability
-from analysis.tuning import row_config, sweep
 
 HDB_GRID = {"hdbscan.min_cluster_size": [3, 4, 6], "hdbscan.min_samples": [None, 2]}
 

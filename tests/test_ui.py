@@ -10,7 +10,13 @@ import pytest
 from analysis.config import PipelineConfig
 from ui.rerun import PARAMS, config_from_values, param_value
 from ui.state import Filters, apply_filters
-from ui.text import highlight_html, md_escape, matches_query, query_words, quote_card_html
+from ui.text import (
+    highlight_html,
+    matches_query,
+    md_escape,
+    query_words,
+    quote_card_html,
+)
 
 NASTY = "<script>alert(1)</script> **太字** <b>タグ</b> [x](javascript:alert(1)) & $x$ :red[赤]"
 
@@ -98,7 +104,7 @@ def test_filters_combine(table):
 
 
 def test_filters_use_the_forgiving_index(table):
-    from analysis.textsearch import TextIndex
+    from analysis.text.textsearch import TextIndex
 
     t = table.assign(text=["担当外の相談がたらい回しになる", "民生委員との情報共有", "会議", "たらい回し"])
     index = TextIndex(t["text"].tolist())

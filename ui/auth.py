@@ -5,9 +5,9 @@
 * Served beyond it (``--server.address 0.0.0.0`` or an office IP), every visitor signs in:
   with Streamlit's own ``st.login`` (OpenID Connect) when ``[auth]`` is configured in
   ``.streamlit/secrets.toml``, otherwise with a user name and password from ``[passwords]``
-  (stored as salted hashes, checked in constant time; see :mod:`analysis.accounts`).
+  (stored as salted hashes, checked in constant time; see :mod:`analysis.store.accounts`).
 
-Roles (:mod:`analysis.accounts`): 閲覧 browses and keeps shortlists; 分析 also uploads, reruns,
+Roles (:mod:`analysis.store.accounts`): 閲覧 browses and keeps shortlists; 分析 also uploads, reruns,
 renames themes, deletes runs and chooses the run every new visitor opens with.
 """
 
@@ -19,7 +19,13 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from analysis.accounts import ROLE_ANALYST, ROLE_VIEW, accounts_from_secrets, can_analyse, check_login
+from analysis.store.accounts import (
+    ROLE_ANALYST,
+    ROLE_VIEW,
+    accounts_from_secrets,
+    can_analyse,
+    check_login,
+)
 from ui.state import KEY_USER
 
 LOCAL_USER = ""

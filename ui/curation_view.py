@@ -1,6 +1,6 @@
 """「テーマを整える」 on the テーマ page (analysts only): merge, split, move, assign 未分類, broad names, undo.
 
-Every change is one entry of the run's edit log (:mod:`analysis.curation`), saved beside the run and
+Every change is one entry of the run's edit log (:mod:`analysis.store.curation`), saved beside the run and
 replayed whenever the run is loaded, so it shows on every page and in every export. Button
 callbacks read the widgets from ``st.session_state`` (their ``args`` were bound when the page
 rendered, before the user's last change), save, clear the cached tables and leave a one-line
@@ -14,12 +14,12 @@ from typing import Callable
 import pandas as pd
 import streamlit as st
 
-from analysis import curation
 from analysis.errors import UserError
 from analysis.schema import NOISE, NOISE_LABEL
+from analysis.store import curation
 from ui import auth, data, state
 from ui.sidebar import PageContext
-from ui.text import md_escape, one_line
+from ui.text import one_line
 
 PREVIEW_CHARS = 40
 

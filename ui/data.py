@@ -17,10 +17,10 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from analysis import kwic as kwic_mod
-from analysis import overlaps, quotes
-from analysis.runs import Run, RunError, list_runs, load_run, runs_dir
+from analysis.explore import overlaps, quotes
 from analysis.schema import NOISE
+from analysis.store.runs import Run, RunError, list_runs, load_run, runs_dir
+from analysis.text import kwic as kwic_mod
 
 Stamp = tuple[int, ...]
 _EDIT_FILES = ("labels.json", "edits.json")
@@ -64,7 +64,7 @@ def _registry() -> dict:
 
 
 def saved_runs() -> pd.DataFrame:
-    """:func:`analysis.runs.list_runs`, plus runs that failed to load in full marked ``ok=False``."""
+    """:func:`analysis.store.runs.list_runs`, plus runs that failed to load in full marked ``ok=False``."""
     runs = _list_runs(runs_stamp()).copy()
     broken = _broken()
     for i, row in runs.iterrows():
@@ -83,7 +83,7 @@ def _load(path: str, stamp: Stamp) -> Run:
 def get_run(path: str | Path) -> Run:
     """The saved run in ``path``, shared read-only between sessions.
 
-    Raises :class:`analysis.runs.RunError` when it cannot be read; the run is then listed as broken.
+    Raises :class:`analysis.store.runs.RunError` when it cannot be read; the run is then listed as broken.
     """
     stamp = run_stamp(path)
     try:
@@ -114,7 +114,7 @@ def run_table(path: str | Path) -> pd.DataFrame:
 
 @st.cache_resource(show_spinner=False, max_entries=6)
 def _text_index(path: str, stamp: Stamp):
-    from analysis.textsearch import TextIndex
+    from analysis.text.textsearch import TextIndex
 
     return TextIndex(_load(path, stamp).comments["text"].tolist())
 
@@ -203,10 +203,10 @@ _ENCODE_LOCK = threading.Lock()
 def search_meaning(path: str | Path, query: str, k: int = 10, ids: list[str] | None = None) -> pd.DataFrame:
     """Comments nearest in meaning to the typed ``query`` (among ``ids``), with 類似度.
 
-    The first call for a run loads the embedding model (seconds); :class:`analysis.embedding.EmbeddingError`
+    The first call for a run loads the embedding model (seconds); :class:`analysis.themes.embedding.EmbeddingError`
     carries a Japanese message when the run's backend cannot be used here.
     """
-    from analysis.search import search_by_meaning
+    from analysis.explore.search import search_by_meaning
 
     run = get_run(path)
     with _ENCODE_LOCK:  # the model loads once; sessions share the run object
@@ -232,7 +232,7 @@ def kwic(path: str | Path, word: str, ids: list[str] | None = None, width: int =
 
 @st.cache_resource(show_spinner=False, max_entries=6)
 def _keyword_index(path: str, stamp: Stamp):
-    from analysis.keywords import KeywordIndex
+    from analysis.themes.keywords import KeywordIndex
 
     return KeywordIndex(_load(path, stamp).comments)
 
@@ -252,7 +252,7 @@ def theme_options(run: Run, table: pd.DataFrame) -> list[int]:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _comparison(a: str, b: str, stamp_a: Stamp, stamp_b: Stamp):
-    from analysis.compare import compare_runs, comparison_sankey, matched_count
+    from analysis.explore.compare import compare_runs, comparison_sankey, matched_count
 
     ra, rb = _load(a, stamp_a), _load(b, stamp_b)
     n, key = matched_count(ra, rb)

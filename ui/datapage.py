@@ -15,9 +15,16 @@ import pandas as pd
 import streamlit as st
 
 from analysis.config import PipelineConfig
-from analysis.corpus import MAX_UPLOAD_BYTES, LoadResult
 from analysis.errors import UserError
-from analysis.runs import RunError, delete_run, get_published, set_published, storage_problem
+from analysis.schema import DatasetInfo
+from analysis.ingest.comments import MAX_UPLOAD_BYTES, LoadResult
+from analysis.store.runs import (
+    RunError,
+    delete_run,
+    get_published,
+    set_published,
+    storage_problem,
+)
 from ui import auth, data, jobs_view, rerun, state
 from ui.sidebar import PageContext, run_label
 from ui.text import md_escape, one_line
@@ -32,21 +39,21 @@ LIMIT_MB = MAX_UPLOAD_BYTES // 1024 // 1024
 @st.cache_data(show_spinner=False, max_entries=4)
 def _read(digest: str, name: str, sheet: str | None, _data: bytes):
     """The file read into a table (keyed by content digest; the bytes themselves are not hashed)."""
-    from analysis.importing import read_table
+    from analysis.ingest.importing import read_table
 
     return read_table(_data, name, sheet)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _roles(digest: str, sheet: str | None, _table: pd.DataFrame):
-    from analysis.column_roles import guess_roles
+    from analysis.ingest.column_roles import guess_roles
 
     return guess_roles(_table)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _masked(digest: str, allow: tuple[str, ...], _comments: pd.DataFrame):
-    from analysis.masking import mask_comments
+    from analysis.ingest.masking import mask_comments
 
     return mask_comments(_comments, allow=allow)
 
@@ -56,8 +63,8 @@ def upload() -> tuple[pd.DataFrame, dict] | None:
 
     Returns (comments, input info) once the user has confirmed the mapping, else None.
     """
-    from analysis.column_roles import check_text_column
-    from analysis.corpus import comments_from_table
+    from analysis.ingest.column_roles import check_text_column
+    from analysis.ingest.comments import comments_from_table
 
     st.caption(f"CSV・TSV・テキスト・Excel（.xlsx）に対応しています。ファイルの大きさは **{LIMIT_MB} MB まで**です。"
                "文字コード（UTF-8・Shift_JIS・Excel の Unicode テキスト）と区切り文字は自動で判断します。")
@@ -118,10 +125,10 @@ def upload() -> tuple[pd.DataFrame, dict] | None:
     if not confirmed:
         st.caption("確認のチェックを入れると、分析を始められます。")
         return None
-    info = {"name": name.strip() or up.name, "description": desc.strip(), "kind": "upload", "file": up.name,
-            "encoding": tr.encoding, "sheet": tr.sheet, "ids": "user" if id_col else "generated",
-            "columns": {"text": text_col, "id": id_col, "attributes": attrs}, "masked": masked_info,
-            "attributes": list(loaded.report.mapping["attributes"].values())}
+    info = DatasetInfo(name=name.strip() or up.name, description=desc.strip(), kind="upload", source=up.name,
+                       encoding=tr.encoding, sheet=tr.sheet, ids="user" if id_col else "generated",
+                       columns={"text": text_col, "id": id_col, "attributes": attrs}, masked=masked_info,
+                       attributes=tuple(loaded.report.mapping["attributes"].values()))
     return comments, info
 
 
@@ -137,7 +144,7 @@ def _report(loaded: LoadResult, tr) -> None:
 
 def _masking(comments: pd.DataFrame, digest: str) -> tuple[pd.DataFrame, dict]:
     """Masking of personal data, on by default for uploads, with a review table and an allow list."""
-    from analysis.masking import mask_summary
+    from analysis.ingest.masking import mask_summary
 
     on = st.toggle("個人情報を伏せ字にする（人名・電話番号・メールアドレス・郵便番号・住所）", value=True, key=f"mask:{digest}",
                    help="伏せ字にした本文だけが分析・保存・表示・書き出しに使われます。元の本文は保存しません。")
@@ -159,15 +166,13 @@ def _masking(comments: pd.DataFrame, digest: str) -> tuple[pd.DataFrame, dict]:
     return masked, {"on": True, "counts": counts, "allow": list(allow)}
 
 
-def current_comments(ctx: PageContext | None) -> tuple[pd.DataFrame, dict] | None:
+def current_comments(ctx: PageContext | None) -> tuple[pd.DataFrame, DatasetInfo] | None:
     """The comments of the run on screen, to analyse again with other settings."""
     if ctx is None:
         st.info("表示中の分析がありません。ファイルを読み込んでください。")
         return None
-    prev = ctx.run.manifest.get("input", {})
-    info = {k: v for k, v in prev.items() if k not in ("digest", "n_rows")}
-    info["attributes"] = ctx.run.attributes
-    info["primary_attribute"] = ctx.run.primary_attribute
+    info = DatasetInfo.from_dict(ctx.run.manifest.get("input")).replace(
+        attributes=tuple(ctx.run.attributes), primary_attribute=ctx.run.primary_attribute)
     st.caption(f"{len(ctx.run.comments)} 件のコメントを、下の設定で分析し直します。付けたテーマ名は、"
                "はっきり残ったテーマに引き継ぎます。")
     return ctx.run.comments, info
@@ -196,7 +201,7 @@ def settings(ctx: PageContext | None, n_comments: int | None) -> tuple[PipelineC
         return None, str(exc), stability
 
 
-def start(ctx: PageContext | None, source: str, comments: pd.DataFrame | None, info: dict,
+def start(ctx: PageContext | None, source: str, comments: pd.DataFrame | None, info: DatasetInfo,
           cfg: PipelineConfig | None, cfg_error: str | None, stability: bool) -> None:
     """The run button (or the offer to open an identical saved run)."""
     problem = storage_problem()
@@ -344,7 +349,7 @@ def compare(ok: pd.DataFrame) -> None:
     st.markdown(f"**共通するコメント: {n} 件**（{how}で照合。前だけ {table.attrs['n_only_a']} 件・後だけ {table.attrs['n_only_b']} 件）")
     counts = table["status_ja"].value_counts()
     st.markdown("　".join(f"**{md_escape(k)}** {v}" for k, v in counts.items()))
-    from analysis import charts
+    from analysis.report import charts
 
     st.plotly_chart(fig, key="cmp_sankey", config=charts.plotly_config(displayModeBar=False))
     st.dataframe(table[["status_ja", "label_a", "label_b", "size_a", "size_b", "overlap", "jaccard", "note"]],

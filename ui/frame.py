@@ -14,7 +14,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from analysis.runs import models_dir
+from analysis.store.runs import models_dir
 from ui import auth, data, jobs_view, look, state
 from ui.sidebar import render_sidebar
 from ui.text import md_escape
@@ -27,8 +27,8 @@ PAGE_CONFIG = dict(page_title="連携もやもやマップ", page_icon=str(ICON)
 @st.cache_resource(show_spinner=False)
 def _housekeeping(models: str) -> bool:
     """Once per server process and models folder: remove leftovers of crashed writes, old jobs."""
-    from analysis import jobs
     from analysis.storage import cleanup_stale_temps
+    from analysis.store import jobs
 
     try:
         cleanup_stale_temps(models)

@@ -11,10 +11,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analysis import assign, overlaps
-from analysis.embedding import EmbeddingError
 from analysis.errors import UserError
+from analysis.explore import assign, overlaps
 from analysis.schema import NOISE, NOISE_LABEL
+from analysis.themes.embedding import EmbeddingError
 from ui import cards, data, terms
 from ui.sidebar import PageContext
 from ui.text import md_escape, narrow_cards_html, one_line
@@ -112,8 +112,8 @@ def _new_comments_from_run(ctx: PageContext) -> tuple[pd.DataFrame, str] | None:
 
 
 def _new_comments_from_file() -> tuple[pd.DataFrame, str] | None:
-    from analysis.importing import load_bytes
-    from analysis.masking import mask_comments
+    from analysis.ingest.importing import load_bytes
+    from analysis.ingest.masking import mask_comments
 
     up = st.file_uploader("当てはめるコメントのファイル（CSV・Excel）", key="fit_upload")
     if up is None:

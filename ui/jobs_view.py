@@ -1,6 +1,6 @@
 """Background analyses in the dashboard: start them, watch them, cancel them, open what they made.
 
-The pipeline never runs inside a browser session (see :mod:`analysis.jobs`): a page submits a job
+The pipeline never runs inside a browser session (see :mod:`analysis.store.jobs`): a page submits a job
 and returns at once. A small fragment polls the job's status file every second or two, so progress
 moves without the page being rerun; when a job this session started finishes, the session switches
 to the new run. A closed tab loses nothing: the job goes on, and its run appears in every run list.
@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis import jobs
 from analysis.config import PipelineConfig
-from analysis.runs import models_dir
+from analysis.schema import DatasetInfo
 from analysis.storage import file_lock
+from analysis.store import jobs
+from analysis.store.runs import models_dir
 from ui import auth, data, state
 from ui.text import md_escape
 
 POLL_S = 1.5
 
 
-def submit(comments, config: PipelineConfig, input_info: dict, stability_seeds: int = 0,
+def submit(comments, config: PipelineConfig, input_info: DatasetInfo, stability_seeds: int = 0,
            previous_path: str | None = None) -> str:
     """Start an analysis for this session's viewer; it runs on after the tab closes."""
     job_id = jobs.submit(comments, config, input_info, owner=auth.viewer().user, stability_seeds=stability_seeds,
@@ -147,7 +148,7 @@ def job_list(owner: str | None) -> None:
 
 def ensure_default_job() -> jobs.Job | None:
     """First launch: the analysis of the seed with default settings, started once for everybody."""
-    from analysis.corpus import load_seed
+    from analysis.ingest.seed import load_seed
     from analysis.pipeline import DEFAULT_STABILITY_SEEDS, SEED_INPUT
 
     with file_lock(models_dir() / "jobs" / ".default.lock", timeout=30):
@@ -155,7 +156,7 @@ def ensure_default_job() -> jobs.Job | None:
         if running:
             return running[0]
         comments = load_seed()
-        job_id = jobs.submit(comments, PipelineConfig(), dict(SEED_INPUT), owner="", kind="default",
+        job_id = jobs.submit(comments, PipelineConfig(), SEED_INPUT, owner="", kind="default",
                              stability_seeds=DEFAULT_STABILITY_SEEDS)
     return jobs.get(job_id)
 

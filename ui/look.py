@@ -18,7 +18,7 @@ import json
 
 import streamlit as st
 
-from analysis.corpus import MAX_UPLOAD_BYTES
+from analysis.ingest.comments import MAX_UPLOAD_BYTES
 from ui.state import KEY_RUN
 
 _LIMIT_MB = MAX_UPLOAD_BYTES // 1024 // 1024

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analysis import charts, overlaps
+from analysis.explore import overlaps
+from analysis.report import charts
 from analysis.schema import NOISE, NOISE_LABEL
 from ui import cards, data, terms
 from ui.sidebar import PageContext

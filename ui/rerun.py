@@ -13,8 +13,8 @@ import pandas as pd
 import streamlit as st
 
 from analysis.config import PipelineConfig, config_from_dict
-from analysis.corpus import CorpusError
-from analysis.runs import Run
+from analysis.errors import CorpusError
+from analysis.store.runs import Run
 from ui import data
 
 
@@ -55,7 +55,7 @@ def same_saved_run(comments: pd.DataFrame, config: PipelineConfig) -> pd.Series 
     """
     from analysis.config import config_json
     from analysis.pipeline import data_digest
-    from analysis.runs import run_fingerprint
+    from analysis.store.runs import run_fingerprint
 
     runs = data.saved_runs()
     if runs.empty:
@@ -132,7 +132,7 @@ BACKEND_NAMES_JA = {"hybrid": "標準", "sudachi": "言葉だけ", "use": "意�
 
 def backend_widget(base: PipelineConfig, key: str = "param:embedding.backend") -> str:
     """Embedding backend choice with a one-line explanation each; unusable ones are listed, not offered."""
-    from analysis.embedding import BACKEND_DESCRIPTIONS, available_backends
+    from analysis.themes.embedding import BACKEND_DESCRIPTIONS, available_backends
 
     avail = available_backends()
     usable = [b for b, (ok, _) in avail.items() if ok]

@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from analysis.runs import Run, RunError
 from analysis.schema import attribute_color_maps, ordered_values
+from analysis.store.runs import Run, RunError
 from ui import data, state
 from ui.state import Filters
 from ui.text import md_escape, one_line

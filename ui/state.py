@@ -126,7 +126,7 @@ def current_filters(attributes: list[str]) -> Filters:
 
 def apply_filters(table: pd.DataFrame, f: Filters, index=None) -> pd.DataFrame:
     """Rows of ``table`` (``Run.table()``) passing the filters; ``index`` is a word index of the
-    table's texts (:class:`analysis.textsearch.TextIndex`) for forgiving word matching."""
+    table's texts (:class:`analysis.text.textsearch.TextIndex`) for forgiving word matching."""
     mask = pd.Series(True, index=table.index)
     for attr, vals in f.selected.items():
         if attr in table.columns:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis.schema import STABLE_AT, SOMEWHAT_STABLE_AT
+from analysis.schema import SOMEWHAT_STABLE_AT, STABLE_AT
 
 TERMS: dict[str, str] = {
     "テーマ": "似た内容のコメントを自動でまとめたグループです。名前は自動で付けていますが、「テーマ」ページで分かりやすい"

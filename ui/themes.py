@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from analysis import charts
-from analysis.runs import RunError, rename_cluster
+from analysis.report import charts
 from analysis.schema import NOISE, NOISE_LABEL, ordered_values, stability_word
+from analysis.store.runs import RunError, rename_cluster
 from ui import auth, cards, data, state, terms
 from ui.sidebar import PageContext
 from ui.text import md_escape, one_line

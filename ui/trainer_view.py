@@ -1,6 +1,6 @@
 """Sections of the 研修用の事例選び page: find quotes, keep them in named sets with notes, export them.
 
-Sets are saved beside the run at every change (:mod:`analysis.shortlists`), so a reload, another
+Sets are saved beside the run at every change (:mod:`analysis.store.shortlists`), so a reload, another
 browser or a server restart loses nothing. Exports are prepared by a button press, which commits
 a note still being typed first, so the file always holds what is on screen.
 """
@@ -11,9 +11,9 @@ import datetime as _dt
 
 import streamlit as st
 
-from analysis import shortlists
 from analysis.errors import UserError
 from analysis.schema import NOISE, NOISE_LABEL
+from analysis.store import shortlists
 from ui import auth, cards, data, state, terms
 from ui.sidebar import PageContext
 from ui.text import md_escape, one_line
@@ -164,7 +164,7 @@ def like_tab(ctx: PageContext) -> None:
 
 def _words_like(ctx: PageContext, n_like: int) -> None:
     """Search by meaning from typed words: loads the run's model on the first search only."""
-    from analysis.embedding import EmbeddingError
+    from analysis.themes.embedding import EmbeddingError
 
     with st.form("trainer_meaning_form", border=False):
         query = st.text_area("探したい内容", key="trainer_meaning_input", height=80,
@@ -296,7 +296,7 @@ def list_tab(ctx: PageContext) -> None:
 
 def export_section(ctx: PageContext, current: shortlists.ShortlistSet) -> None:
     """Prepare the files (committing any note still being typed), then offer the downloads."""
-    from analysis import export
+    from analysis.report import export
 
     st.subheader("書き出す", anchor=False)
     title = st.text_input("資料のタイトル", value=current.name, key=f"export_title_{current.set_id}")
