@@ -130,8 +130,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .ingest.importing import load_file
     from .ingest.seed import load_seed
     from .pipeline import SEED_INPUT, run_and_save
-    from .schema import DatasetInfo
     from .progress import STAGE_JA
+    from .schema import DatasetInfo
     from .storage import cleanup_stale_temps
     from .store.runs import models_dir
 

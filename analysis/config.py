@@ -176,15 +176,25 @@ def _check_value(key: str, value: Any) -> Any:
 
 
 def validate(cfg: "PipelineConfig") -> "PipelineConfig":
-    """``cfg`` if every setting has the right type and range; raises :class:`ConfigError` otherwise."""
+    """The one normalising path: ``cfg`` with every setting checked for type and range and
+    normalised (ints given for floats become floats, strings are stripped); :class:`ConfigError`
+    names the first setting that is wrong. ``replace`` and ``config_from_dict`` both end here."""
+    stages: dict[str, dict[str, Any]] = {}
+    top: dict[str, Any] = {}
     for key in _RULES:
         obj: Any = cfg
         for part in key.split("."):
             obj = getattr(obj, part)
-        _check_value(key, obj)
-    if cfg.embedding.lexical_weight == 0 and cfg.embedding.dense_weight == 0:
+        value = _check_value(key, obj)
+        if "." in key:
+            stage, sub = key.split(".", 1)
+            stages.setdefault(stage, {})[sub] = value
+        else:
+            top[key] = value
+    out = dataclasses.replace(cfg, **top, **{s: dataclasses.replace(getattr(cfg, s), **v) for s, v in stages.items()})
+    if out.embedding.lexical_weight == 0 and out.embedding.dense_weight == 0:
         raise ConfigError("設定「embedding.lexical_weight」と「embedding.dense_weight」の両方を 0 にはできません。")
-    return cfg
+    return out
 
 
 def _check_keys(cls: type, data: dict[str, Any], where: str) -> None:
@@ -208,9 +218,9 @@ def config_from_dict(data: dict[str, Any]) -> PipelineConfig:
             if not isinstance(value, dict):
                 raise ConfigError(f"設定 [{key}] は表（テーブル）で指定してください。")
             _check_keys(_STAGES[key], value, key)
-            kwargs[key] = _STAGES[key](**{k: _check_value(f"{key}.{k}", v) for k, v in value.items()})
+            kwargs[key] = _STAGES[key](**value)
         else:
-            kwargs[key] = _check_value(key, value)
+            kwargs[key] = value
     return validate(PipelineConfig(**kwargs))
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-import json
 import os
 import platform
 import signal
@@ -32,6 +31,7 @@ from .schema import NOISE, SEED_CATEGORY, DatasetInfo, attributes_of
 from .storage import read_json
 from .store import jobs
 from .store.cells import load_frame
+from .store.manifest import peek_manifest
 from .store.runs import (
     Run,
     cache_dir,
@@ -197,7 +197,7 @@ def run_pipeline(
             "quality": quality,
             "effective": {
                 "umap_n_neighbors": reduce.effective_neighbors(len(texts), config.umap.n_neighbors),
-                "hdbscan_min_cluster_size": clustering.effective_min_cluster_size(len(texts), config.hdbscan),
+                "hdbscan_min_cluster_size": cr.min_cluster_size_,
             },
             "notices": notices,
             "numerics": numerics.state(),
@@ -271,11 +271,8 @@ def find_default_run(base: str | Path | None = None, runs: pd.DataFrame | None =
     default = PipelineConfig().to_dict()
     runs = list_runs(base) if runs is None else runs
     for path in runs.loc[runs["ok"], "path"]:
-        try:
-            m = json.loads((Path(path) / "manifest.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if m.get("input", {}).get("kind") == "seed" and m.get("config") == default:
+        m = peek_manifest(path)
+        if (m.get("input") or {}).get("kind") == "seed" and m.get("config") == default:
             return Path(path)
     return None
 

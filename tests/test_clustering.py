@@ -124,3 +124,37 @@ def test_large_runs_use_nearest_centroid_for_noise(monkeypatch):
     cents = np.vstack([data[hard.labels == c].mean(axis=0) for c in range(hard.n_clusters)])
     expect = np.linalg.norm(data[noise][:, None] - cents[None], axis=2).argmin(axis=1)
     assert np.array_equal(hard.nearest[noise], expect)
+
+
+def test_cluster_result_carries_the_min_cluster_size_hdbscan_used():
+    from analysis.config import HdbscanConfig
+    from analysis.themes.clustering import cluster_points, effective_min_cluster_size
+
+    rng = np.random.default_rng(0)
+    space = np.vstack([rng.normal(c, 0.05, size=(40, 3)) for c in (0.0, 3.0, 6.0)])
+    cfg = HdbscanConfig(min_cluster_size=3, min_cluster_share=0.1)
+    r = cluster_points(space, cfg)
+    assert r.min_cluster_size_ == effective_min_cluster_size(len(space), cfg) == 12
+    assert r.n_clusters >= 3 and all((r.labels == c).sum() >= 12 for c in range(r.n_clusters))
+    tiny = cluster_points(space[:3], cfg)
+    assert tiny.n_clusters == 0 and tiny.min_cluster_size_ == 2
+
+
+def test_the_deterministic_spectral_start_is_scoped_to_one_fit():
+    import umap.spectral as sp
+
+    from analysis.themes.reduce import umap_embed
+    from analysis.themes.spectral import deterministic_start
+
+    own = sp._spectral_layout
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(60, 8)).astype(np.float32)
+    with deterministic_start() as patched:
+        assert patched and sp._spectral_layout is not own
+        with deterministic_start():  # nested: still patched, restored only by the outer block
+            pass
+        assert sp._spectral_layout is not own
+    assert sp._spectral_layout is own
+    out = umap_embed(x, 2, 10, 0.1, "cosine", 0, None, False)
+    assert out.shape == (60, 2) and np.isfinite(out).all()
+    assert sp._spectral_layout is own  # umap-learn's own code again for anyone else in the process

@@ -25,9 +25,12 @@ def _blobs(n_per: int, k: int = 6, d: int = 24, seed: int = 0) -> tuple[np.ndarr
 
 
 def _umap_learn(x, n_components=5, seed=42):
+    """umap-learn's own estimator, with the deterministic spectral start umap_embed uses."""
     import umap
 
-    with warnings.catch_warnings():
+    from analysis.themes.spectral import deterministic_start
+
+    with warnings.catch_warnings(), deterministic_start():
         warnings.simplefilter("ignore")
         return umap.UMAP(n_components=n_components, n_neighbors=10, min_dist=0.0, metric="cosine",
                          random_state=seed, low_memory=True).fit_transform(x)
@@ -52,13 +55,14 @@ def test_small_runs_are_umap_learns_own_estimator_and_depth_zero_reproduces_it(s
     from conftest import char_embeddings
 
     from analysis.themes.reduce import BLOCK_LAYOUT_FROM, _parallel_umap_class
+    from analysis.themes.spectral import deterministic_start
 
     x = char_embeddings(seed_comments["text_norm"].tolist())
     assert len(x) < BLOCK_LAYOUT_FROM
     reference = _umap_learn(x)
     assert np.array_equal(umap_embed(x, 5, n_neighbors=10, min_dist=0.0, metric="cosine", seed=42), reference)
     # the copied kernel with one block is umap-learn's layout, bit for bit
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), deterministic_start():
         warnings.simplefilter("ignore")
         copy = _parallel_umap_class()(layout_depth=0, n_components=5, n_neighbors=10, min_dist=0.0, metric="cosine",
                                       random_state=42, low_memory=True).fit_transform(x)

@@ -19,7 +19,7 @@ MARK_HEADER = f"印（★ 偶然とは言いにくい多さ q < {ALPHA} ／ △ 
 
 
 def _sheets(data: ReportData) -> dict[str, pd.DataFrame]:
-    run, attrs, by = data.run, data.run.attributes, data.primary
+    attrs, by = data.run.attributes, data.primary
     t = data.table
     comments = pd.DataFrame({"ID": t["comment_id"].astype(str), "コメント": t["text"], "テーマ": t["label"],
                              "当てはまりの強さ": t["strength"].round(3)})

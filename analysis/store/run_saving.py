@@ -22,17 +22,15 @@ import pandas as pd
 
 from ..ingest.comments import comments_to_csv_frame
 from ..schema import KEYWORD_SEP
-from ..storage import file_lock, read_json, staging_dir, temp_name
+from ..storage import file_lock, staging_dir, temp_name
 from .cells import store_frame
 from .edit_log import document
+from .manifest import FORMAT_VERSION, MANIFEST_FILE, names_a_run, peek_manifest
 from .run_object import Run, RunError, lock_path, runs_dir
 from .side_files import SIDE_FILES
 
-#: The ``format`` of a saved run's manifest; a run of a newer format is refused when read.
-FORMAT_VERSION = 2
-
 #: Files a run consists of (all required).
-RUN_FILES: tuple[str, ...] = ("manifest.json", "comments.csv", "assignments.csv", "clusters.csv", "embeddings.npy")
+RUN_FILES: tuple[str, ...] = (MANIFEST_FILE, "comments.csv", "assignments.csv", "clusters.csv", "embeddings.npy")
 #: Files the pipeline may add (a run without them still opens).
 OPTIONAL_FILES: tuple[str, ...] = ("embedder.npz",)
 #: Every file this program writes in a run folder (anything else there is someone else's).
@@ -61,11 +59,7 @@ def _user_names(clusters: pd.DataFrame) -> dict[str, str]:
 
 def _is_run_folder(p: Path) -> bool:
     """A folder this program wrote as a run: its manifest names a run id."""
-    try:
-        m = json.loads((p / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(m, dict) and isinstance(m.get("run_id"), str)
+    return names_a_run(p)
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -139,14 +133,14 @@ def save_run(run: Run, base: str | Path | None = None, out_dir: str | Path | Non
 
                 np.savez(tmp / "embedder.npz", **pack_state(run.embedder_state))
             manifest = dict(run.manifest, run_id=run.run_id, format=FORMAT_VERSION)
-            (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+            (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
             user_names = _user_names(run.clusters)
             if user_names:  # names carried over from a previous run, or given before saving
                 (tmp / "labels.json").write_text(json.dumps(user_names, ensure_ascii=False, indent=2), encoding="utf-8")
             if run.edits:  # curation carried over from a previous run (analysis.store.curation)
                 (tmp / "edits.json").write_text(json.dumps(document(run.edits), ensure_ascii=False, indent=2), encoding="utf-8")
             if replacing:
-                old_id = (read_json(target / "manifest.json", {}) or {}).get("run_id")
+                old_id = peek_manifest(target).get("run_id")
                 if old_id == run.run_id:
                     for name in SIDE_FILES:
                         if (target / name).is_file():

@@ -31,10 +31,8 @@ files and the published run in :mod:`analysis.store.side_files`. Callers import 
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import zipfile
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -46,6 +44,7 @@ from ..storage import StorageError, file_lock
 from .cells import load_frame
 from .curated_run import apply_edits
 from .edit_log import read_edits
+from .manifest import FORMAT_VERSION, ManifestError, peek_manifest, read_manifest
 from .run_object import (
     PROJECT_DIR,
     Run,
@@ -58,7 +57,6 @@ from .run_object import (
     runs_dir,
 )
 from .run_saving import (
-    FORMAT_VERSION,
     OWN_FILES,
     RUN_FILES,
     remove_own_files,
@@ -84,38 +82,11 @@ __all__ = [
 # --------------------------------------------------------------------------- reading and checking
 
 
-def _problem_in_manifest(m: Any) -> str | None:
-    if not isinstance(m, dict):
-        return "manifest.json の形式が正しくありません（表になっていません）"
-    if not isinstance(m.get("run_id"), str) or not m.get("run_id"):
-        return "manifest.json に run_id がありません"
-    fmt = m.get("format", 1)
-    if not isinstance(fmt, int) or fmt > FORMAT_VERSION:
-        return "manifest.json がこのプログラムより新しい形式です（プログラムを更新してください）"
-    for key in ("config", "input", "quality"):
-        if not isinstance(m.get(key), dict):
-            return f"manifest.json の {key} が正しくありません"
-    q = m["quality"]
-    if not isinstance(q.get("n_comments"), int) or not isinstance(q.get("n_clusters"), int):
-        return "manifest.json の quality（件数）が正しくありません"
-    if "attributes" in m and not (isinstance(m["attributes"], list) and all(isinstance(a, str) for a in m["attributes"])):
-        return "manifest.json の attributes が正しくありません"
-    if not isinstance(m.get("created", ""), str):
-        return "manifest.json の created が正しくありません"
-    return None
-
-
 def _read_manifest(p: Path) -> dict:
     try:
-        m = json.loads((p / "manifest.json").read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise RunError("manifest.json がありません") from exc
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise RunError("manifest.json が壊れています（JSON として読めません）") from exc
-    problem = _problem_in_manifest(m)
-    if problem:
-        raise RunError(problem)
-    return m
+        return read_manifest(p)
+    except ManifestError as exc:
+        raise RunError(str(exc)) from exc
 
 
 def check_run(path: str | Path) -> str | None:
@@ -280,11 +251,7 @@ def list_runs(base: str | Path | None = None) -> pd.DataFrame:
         problem = check_run(p)
         m: dict = {}
         if problem is None or "manifest" not in problem:
-            try:
-                m = json.loads((p / "manifest.json").read_text(encoding="utf-8"))
-                m = m if isinstance(m, dict) else {}
-            except (OSError, ValueError):
-                m = {}
+            m = peek_manifest(p)
         q = m.get("quality") if isinstance(m.get("quality"), dict) else {}
         inp = m.get("input") if isinstance(m.get("input"), dict) else {}
         cfg = m.get("config") if isinstance(m.get("config"), dict) else {}

@@ -31,6 +31,7 @@ class ClusterResult:
     nearest_strength : float (n,)
     persistence : float (k,), HDBSCAN cluster persistence (stability proxy), index = cluster id
     relative_validity : float | None, HDBSCAN's DBCV approximation
+    min_cluster_size_ : int, the min_cluster_size HDBSCAN actually ran with (see :func:`effective_min_cluster_size`)
     """
 
     labels: np.ndarray
@@ -39,6 +40,7 @@ class ClusterResult:
     nearest_strength: np.ndarray
     persistence: np.ndarray
     relative_validity: float | None
+    min_cluster_size_: int = 0
 
     @property
     def n_clusters(self) -> int:
@@ -56,9 +58,9 @@ def _relabel_by_size(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.array([mapping.get(int(l), NOISE) for l in labels], dtype=int), order
 
 
-def _all_noise(n: int) -> ClusterResult:
+def _all_noise(n: int, min_cluster_size: int) -> ClusterResult:
     z = np.zeros(n)
-    return ClusterResult(np.full(n, NOISE), z, np.full(n, NOISE), z.copy(), np.zeros(0), None)
+    return ClusterResult(np.full(n, NOISE), z, np.full(n, NOISE), z.copy(), np.zeros(0), None, min_cluster_size)
 
 
 def effective_min_cluster_size(n: int, cfg: HdbscanConfig) -> int:
@@ -79,7 +81,7 @@ def cluster_points(space: np.ndarray, cfg: HdbscanConfig) -> ClusterResult:
     n = len(space)
     mcs = effective_min_cluster_size(n, cfg)
     if n < 4 or n < mcs:
-        return _all_noise(n)
+        return _all_noise(n, mcs)
     ms = None if cfg.min_samples is None else int(max(1, min(cfg.min_samples, n - 1)))
     model = hdbscan.HDBSCAN(
         min_cluster_size=mcs,
@@ -97,7 +99,7 @@ def cluster_points(space: np.ndarray, cfg: HdbscanConfig) -> ClusterResult:
     labels, order = _relabel_by_size(raw)
     k = len(order)
     if k == 0:
-        return _all_noise(n)
+        return _all_noise(n, mcs)
     strength = np.where(labels >= 0, np.asarray(model.probabilities_, dtype=float), 0.0)
     persistence = np.asarray(model.cluster_persistence_, dtype=float)[order] if len(model.cluster_persistence_) else np.zeros(k)
     try:
@@ -117,7 +119,7 @@ def cluster_points(space: np.ndarray, cfg: HdbscanConfig) -> ClusterResult:
             nearest_strength[noise] = soft[noise].max(axis=1)
         else:
             nearest[noise], nearest_strength[noise] = nearest_centroid(np.asarray(space, dtype=np.float64), labels, noise, k)
-    return ClusterResult(labels, strength, nearest, nearest_strength, persistence, rv)
+    return ClusterResult(labels, strength, nearest, nearest_strength, persistence, rv, mcs)
 
 
 def nearest_centroid(space: np.ndarray, labels: np.ndarray, rows: np.ndarray, k: int, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:

@@ -81,7 +81,6 @@ def describe_clusters(
     terms = keywords.term_matrix(token_docs)
     kw = keywords.cluster_keywords(token_docs, result.labels, n_keywords=config.n_keywords,
                                    diversity=config.mmr_diversity, terms=terms)
-    nouns = {t.surface for doc in token_docs for t in doc if t.pos == "名詞"}
     member_parent = np.array([parents[c] if c >= 0 else NOISE for c in result.labels], dtype=int)
     broad_kw = keywords.cluster_keywords(token_docs, member_parent, n_keywords=config.n_keywords,
                                          diversity=config.mmr_diversity, terms=terms)

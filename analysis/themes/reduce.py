@@ -251,11 +251,10 @@ def umap_embed(
     """
     import umap
 
-    from .spectral import install as deterministic_spectral_start
+    from .spectral import deterministic_start
     from .warmup import enable_disk_cache
 
     enable_disk_cache()
-    deterministic_spectral_start()
     n = len(x)
     if n < 5:
         return _fallback(x, n_components)
@@ -287,7 +286,7 @@ def umap_embed(
         model = umap.UMAP(**kwargs)
     import warnings
 
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), deterministic_start():
         warnings.filterwarnings("ignore", message=".*n_jobs.*")
         warnings.filterwarnings("ignore", message=".*precomputed_knn.*")
         warnings.filterwarnings("ignore", message=".*spectral.*")

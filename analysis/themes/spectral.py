@@ -8,21 +8,24 @@ matrix (measured on the seed with ``dim=5``: components of 12 and 18 points chan
 in one process, so the 5-d space, and with it the themes, changed from run to run: 13 themes and
 18 % 未分類 in one run, 12 and 35 % in the next).
 
-:func:`install` replaces umap-learn's ``_spectral_layout`` with a version that, for a connected
+:func:`deterministic_start` replaces umap-learn's ``_spectral_layout`` (for the duration of one reduction) with a version that, for a connected
 graph of at most :data:`DENSE_MAX` points, solves the same eigenproblem densely with LAPACK
 (``scipy.linalg.eigh``, exact and deterministic) and fixes each vector's sign; larger graphs go
 to umap-learn's own code, where ARPACK is stable. The random draws umap-learn makes are made in
-the same order, so everything after the start is umap-learn's. Installed by
-:func:`analysis.themes.reduce.umap_embed`; guarded by the umap-learn version the hook was written for.
+the same order, so everything after the start is umap-learn's. Used around the fit in
+:func:`analysis.themes.reduce.umap_embed` (umap-learn is restored afterwards, so other code in the
+process, a notebook's own UMAP say, runs umap-learn unchanged); guarded by the umap-learn version the hook was written for.
 """
 
 from __future__ import annotations
 
-import functools
+import contextlib
+import threading
+from typing import Iterator
 
 import numpy as np
 
-__all__ = ["install", "DENSE_MAX", "SUPPORTED_UMAP"]
+__all__ = ["deterministic_start", "supported", "DENSE_MAX", "SUPPORTED_UMAP"]
 
 #: umap-learn version whose private hooks this module and :mod:`analysis.themes.reduce` / :mod:`analysis.themes.layout` use.
 SUPPORTED_UMAP = ("0.5.12",)
@@ -39,18 +42,14 @@ def _sign_fixed(vectors: np.ndarray) -> np.ndarray:
     return vectors * signs
 
 
-@functools.lru_cache(maxsize=1)
-def install() -> bool:
-    """Patch umap-learn's spectral start (once per process); False when the version is not the one
-    this was written for (umap-learn's own code then runs unchanged)."""
+_lock = threading.Lock()
+_active = 0          # nesting depth of deterministic_start() across threads
+_original = None     # umap-learn's own _spectral_layout while patched
+
+
+def _patched(original):
     import scipy.linalg
     import scipy.sparse
-    import umap
-    import umap.spectral as sp
-
-    if getattr(umap, "__version__", "") not in SUPPORTED_UMAP or not hasattr(sp, "_spectral_layout"):
-        return False
-    original = sp._spectral_layout
 
     def _spectral_layout(data, graph, dim, random_state, metric="euclidean", metric_kwds={}, init="random",
                          method=None, tol=0.0, maxiter=0):
@@ -71,5 +70,38 @@ def install() -> bool:
         order = np.argsort(values, kind="stable")[1:k]
         return _sign_fixed(vectors[:, order])
 
-    sp._spectral_layout = _spectral_layout
-    return True
+    return _spectral_layout
+
+
+def supported() -> bool:
+    """Whether the installed umap-learn is the version the hook was written for."""
+    import umap
+    import umap.spectral as sp
+
+    return getattr(umap, "__version__", "") in SUPPORTED_UMAP and hasattr(sp, "_spectral_layout")
+
+
+@contextlib.contextmanager
+def deterministic_start() -> Iterator[bool]:
+    """umap-learn's spectral start replaced by the deterministic one for the duration of the block
+    (nested and concurrent blocks share one patch; the last to leave restores umap-learn's own code).
+    Yields False when the umap-learn version is not the one this was written for (nothing is patched)."""
+    global _active, _original
+    import umap.spectral as sp
+
+    if not supported():
+        yield False
+        return
+    with _lock:
+        if _active == 0:
+            _original = sp._spectral_layout
+            sp._spectral_layout = _patched(_original)
+        _active += 1
+    try:
+        yield True
+    finally:
+        with _lock:
+            _active -= 1
+            if _active == 0:
+                sp._spectral_layout = _original
+                _original = None
