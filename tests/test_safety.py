@@ -79,6 +79,11 @@ CORRUPTIONS = {
     "embeddings other rows": lambda p: np.save(p / "embeddings.npy", np.zeros((3, 4), np.float32)),
     "labels.json not JSON": lambda p: (p / "labels.json").write_text("{\"0\": ", encoding="utf-8"),
     "labels.json a list": lambda p: (p / "labels.json").write_text("[1, 2]", encoding="utf-8"),
+    # issue 21: JSON that would crash a plain json.loads (RecursionError) or fill memory
+    "manifest 100,000 nested brackets": lambda p: (p / "manifest.json").write_text("[" * 100_000 + "]" * 100_000),
+    "manifest 50 MB": lambda p: (p / "manifest.json").write_text('{"run_id": "' + "x" * 50_000_000 + '"}'),
+    "labels.json deeply nested": lambda p: (p / "labels.json").write_text('{"0": ' + "[" * 50_000 + "]" * 50_000 + "}"),
+    "edits.json deeply nested": lambda p: (p / "edits.json").write_text("[" * 100_000 + "]" * 100_000),
     "unknown theme id": lambda p: pd.read_csv(p / "assignments.csv", encoding="utf-8-sig", dtype={"comment_id": str}).assign(
         cluster=lambda a: [777] + a["cluster"].tolist()[1:]).to_csv(p / "assignments.csv", index=False, encoding="utf-8-sig"),
 }

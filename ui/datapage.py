@@ -16,8 +16,8 @@ import streamlit as st
 
 from analysis.config import PipelineConfig
 from analysis.errors import UserError
-from analysis.schema import DatasetInfo
 from analysis.ingest.comments import MAX_UPLOAD_BYTES, LoadResult
+from analysis.schema import DatasetInfo
 from analysis.store.runs import (
     RunError,
     delete_run,
@@ -31,6 +31,7 @@ from ui.text import md_escape, one_line
 
 NONE = "（使わない）"
 LIMIT_MB = MAX_UPLOAD_BYTES // 1024 // 1024
+ACCEPT_MB = 5 * LIMIT_MB
 
 
 # --------------------------------------------------------------------------- reading a file
@@ -38,10 +39,13 @@ LIMIT_MB = MAX_UPLOAD_BYTES // 1024 // 1024
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _read(digest: str, name: str, sheet: str | None, _data: bytes):
-    """The file read into a table (keyed by content digest; the bytes themselves are not hashed)."""
-    from analysis.ingest.importing import read_table
+    """The file read into a table (keyed by content digest; the bytes themselves are not hashed), in a
+    child process under a memory and time limit, so no file can take the shared server down."""
+    from analysis.ingest.importing import refuse_oversized
+    from analysis.ingest.isolated import read_table_isolated
 
-    return read_table(_data, name, sheet)
+    refuse_oversized(_data)
+    return read_table_isolated(_data, name, sheet)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -68,7 +72,9 @@ def upload() -> tuple[pd.DataFrame, dict] | None:
 
     st.caption(f"CSV・TSV・テキスト・Excel（.xlsx）に対応しています。ファイルの大きさは **{LIMIT_MB} MB まで**です。"
                "文字コード（UTF-8・Shift_JIS・Excel の Unicode テキスト）と区切り文字は自動で判断します。")
-    up = st.file_uploader(f"ファイルを選ぶ（{LIMIT_MB} MB まで）", key="upload_file")
+    # The uploader takes files up to ACCEPT_MB so that one a little over the limit gets a Japanese
+    # sentence from the reader, not only the uploader's red mark.
+    up = st.file_uploader(f"ファイルを選ぶ（{LIMIT_MB} MB まで）", key="upload_file", max_upload_size=ACCEPT_MB)
     if up is None:
         return None
     raw = up.getvalue()

@@ -13,6 +13,7 @@ import streamlit as st
 
 from analysis.errors import UserError
 from analysis.explore import assign, overlaps
+from analysis.ingest.comments import MAX_UPLOAD_BYTES
 from analysis.schema import NOISE, NOISE_LABEL
 from analysis.themes.embedding import EmbeddingError
 from ui import cards, data, terms
@@ -112,14 +113,17 @@ def _new_comments_from_run(ctx: PageContext) -> tuple[pd.DataFrame, str] | None:
 
 
 def _new_comments_from_file() -> tuple[pd.DataFrame, str] | None:
-    from analysis.ingest.importing import load_bytes
+    from analysis.ingest.importing import comments_from_read, refuse_oversized
+    from analysis.ingest.isolated import read_table_isolated
     from analysis.ingest.masking import mask_comments
 
-    up = st.file_uploader("当てはめるコメントのファイル（CSV・Excel）", key="fit_upload")
+    up = st.file_uploader("当てはめるコメントのファイル（CSV・Excel）", key="fit_upload",
+                          max_upload_size=MAX_UPLOAD_BYTES // 1024 // 1024)
     if up is None:
         return None
     try:
-        res = load_bytes(up.getvalue(), up.name)
+        refuse_oversized(up.getvalue())
+        res = comments_from_read(read_table_isolated(up.getvalue(), up.name))
     except UserError as exc:
         st.error(md_escape(str(exc)), icon=":material/error:")
         return None

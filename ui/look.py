@@ -32,6 +32,10 @@ STRINGS_JA: dict[str, str] = {
     f"{_LIMIT_MB}MB per file": f"{_LIMIT_MB} MB まで",
     f"Limit {_LIMIT_MB}MB per file": f"{_LIMIT_MB} MB まで",
     f"File must be {_LIMIT_MB}MB or smaller.": f"ファイルは {_LIMIT_MB} MB 以下にしてください。",
+    # the data page's uploader takes up to five times the limit (the reader then explains in Japanese)
+    f"{5 * _LIMIT_MB}MB per file": f"{_LIMIT_MB} MB まで",
+    f"Limit {5 * _LIMIT_MB}MB per file": f"{_LIMIT_MB} MB まで",
+    f"File must be {5 * _LIMIT_MB}MB or smaller.": f"ファイルは {_LIMIT_MB} MB 以下にしてください。",
     "file upload": "ファイルの読み込み",
     "Remove file": "ファイルを外す",
     "Delete file": "ファイルを外す",

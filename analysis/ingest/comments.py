@@ -39,6 +39,11 @@ __all__ = ["SkippedRow", "LoadReport", "LoadResult", "comments_from_table", "com
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 200_000
+#: A cell keeps at most this many characters; longer ones are cut, with a note (a free-text answer
+#: is a few hundred characters; the dense model reads the first 2,000).
+MAX_CELL_CHARS = 20_000
+#: Most cells (rows x columns, blanks included) a file may have: bounds memory whatever its shape.
+MAX_CELLS = 5_000_000
 
 
 def finish_table(df: pd.DataFrame, ids: list[str] | None = None, attributes: list[str] = ()) -> pd.DataFrame:
@@ -118,6 +123,24 @@ class LoadReport:
 
 
 BLANK_REASON = "本文が空"
+FORMULA_REASON = "本文が数式で、計算結果が保存されていない（Excel で開いて保存し直すと読み込めます）"
+
+
+def cut_note(cut: list[tuple[int, int]], unit: str = "行目") -> str | None:
+    """The note for cells cut at :data:`MAX_CELL_CHARS`: ``cut`` holds (line or row, column index)."""
+    if not cut:
+        return None
+    lines = sorted({r for r, _ in cut})
+    shown = "、".join(f"{r}{unit}" for r in lines[:10]) + (f" ほか{len(lines) - 10}行" if len(lines) > 10 else "")
+    return (f"{len(cut)}個のセルが{MAX_CELL_CHARS:,}字を超えていたため、先頭の{MAX_CELL_CHARS:,}字だけを読み込みました"
+            f"（{shown}）。")
+
+
+def too_many_cells(n: int) -> None:
+    raise CorpusError(
+        f"ファイルのセルが多すぎます（{n:,}個を超えています。上限は{MAX_CELLS:,}個）。コメントの列と、"
+        "分けて集計したい列だけを残した表にして保存し直してください。"
+    )
 
 
 @dataclass

@@ -23,6 +23,7 @@ steps live beside this module:
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import zipfile
 from dataclasses import dataclass
@@ -33,6 +34,8 @@ import pandas as pd
 from analysis.errors import CorpusError
 from analysis.ingest.column_roles import ColumnRoles, check_text_column, guess_roles
 from analysis.ingest.comments import (
+    BLANK_REASON,
+    FORMULA_REASON,
     MAX_ROWS,
     MAX_UPLOAD_BYTES,
     LoadReport,
@@ -95,6 +98,16 @@ def _is_xlsx(data: bytes) -> bool:
         return False
 
 
+def refuse_oversized(data: bytes) -> None:
+    """One Japanese sentence for a file over ``MAX_UPLOAD_BYTES`` (before anything is parsed)."""
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise CorpusError(
+            f"ファイルが大きすぎます（{len(data) / 1024 / 1024:.1f} MB）。"
+            f"{MAX_UPLOAD_BYTES // 1024 // 1024} MB 以下のファイルにしてください。大きな表は、コメントの列と"
+            "必要な列だけを残すか、いくつかのファイルに分けて保存してください。"
+        )
+
+
 def read_table(data: bytes, filename: str, sheet: str | None = None) -> TableRead:
     """Read the bytes of a CSV / TSV / text / Excel (.xlsx) export into a :class:`TableRead`.
 
@@ -117,11 +130,7 @@ def read_table(data: bytes, filename: str, sheet: str | None = None) -> TableRea
         Too large, too many rows, old .xls / PDF / other binary, undecodable text, an unclosed
         quote running to the end of the file, no data, an unknown sheet.
     """
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise CorpusError(
-            f"ファイルが大きすぎます（{len(data) / 1024 / 1024:.1f} MB）。"
-            f"{MAX_UPLOAD_BYTES // 1024 // 1024} MB 以下のファイルにしてください。"
-        )
+    refuse_oversized(data)
     suffix = Path(filename).suffix.lower()
     if not data.strip():
         raise CorpusError("ファイルが空です。コメントを含むファイルを指定してください。")
@@ -141,6 +150,11 @@ def read_table(data: bytes, filename: str, sheet: str | None = None) -> TableRea
             raise broken_xlsx from None
         _refuse_binary(data, suffix)
         raise
+    n_nul = text.count("\x00")
+    if 0 < n_nul <= max(8, len(text) // 10_000):
+        # a few NUL characters (a broken export, a stray keystroke): dropped, not a reason to refuse
+        text = text.replace("\x00", "")
+        notes.append(f"ファイルに NUL 文字（コード 0 の見えない文字）が{n_nul}個あったため、取り除いて読み込みました。")
     if "\x00" in text or sum(c < " " and c not in "\t\r\n" for c in text[:4096]) > 8:
         if suffix == ".xlsx":
             raise broken_xlsx
@@ -188,7 +202,17 @@ def load_bytes(
     dates is refused with a Japanese message naming the columns. Every data record of the file is
     either a comment or in ``report.skipped`` with its line and reason.
     """
-    tr = read_table(data, filename, sheet)
+    return comments_from_read(read_table(data, filename, sheet), text_column, attributes, id_column)
+
+
+def comments_from_read(
+    tr: TableRead,
+    text_column: str | None = None,
+    attributes: list[str] | tuple[str, ...] | None = None,
+    id_column: str | None = None,
+) -> LoadResult:
+    """The comment table of a file already read (:func:`read_table`, or
+    :func:`analysis.ingest.isolated.read_table_isolated` in the dashboard); see :func:`load_bytes`."""
     roles = guess_roles(tr.table)
     if text_column is None:
         text_column = roles.text
@@ -203,6 +227,13 @@ def load_bytes(
     check_text_column(tr.table, text_column)
     res = comments_from_table(tr.table, text_column, list(attributes), id_column, tr.encoding,
                               line_numbers=tr.line_numbers, skipped=tr.skipped, notes=tr.notes + roles.notes)
+    if tr.formula_blank:
+        col = list(tr.table.columns).index(text_column)
+        res.report.skipped = [
+            dataclasses.replace(sk, reason=FORMULA_REASON)
+            if sk.reason == BLANK_REASON and col in tr.formula_blank.get(sk.line, ()) else sk
+            for sk in res.report.skipped
+        ]
     res.report.repaired = list(tr.repaired)
     res.report.sheet, res.report.sheets = tr.sheet, list(tr.sheets)
     res.report.mapping["ignored"] = dict(roles.ignored)

@@ -90,6 +90,8 @@ class TableRead:
         missing cells padded); ``reason`` says what was done.
     notes : list of str
         Japanese sentences explaining the decisions taken.
+    formula_blank : dict of int to set of int
+        Excel: Excel row -> indexes of columns whose cell is a formula without a saved result.
     """
 
     table: pd.DataFrame
@@ -106,6 +108,8 @@ class TableRead:
     row_sheets: list[str] | None = None
     repaired: list[SkippedRow] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: Excel: row -> column indexes of formula cells with no saved result (read as empty)
+    formula_blank: dict[int, set[int]] = field(default_factory=dict)
 
     def summary_ja(self) -> str:
         """One Japanese sentence: records read, kept and skipped."""

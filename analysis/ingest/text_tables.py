@@ -20,10 +20,22 @@ import io
 from collections import Counter
 
 from analysis.errors import CorpusError
+from analysis.ingest.comments import (
+    MAX_CELL_CHARS,
+    MAX_CELLS,
+    MAX_UPLOAD_BYTES,
+    cut_note,
+    too_many_cells,
+)
 from analysis.ingest.file_records import Record, too_many_rows, trim_raw
 from analysis.ingest.table_assembly import TableRead, assemble, require_data
 
 _SNIFF_LINES = 400
+
+# csv refuses fields over 131,072 characters with an English error that reads like an unclosed
+# quote; a field can be as long as the file (checked against MAX_UPLOAD_BYTES before), and is cut
+# to MAX_CELL_CHARS with a note once read.
+csv.field_size_limit(max(csv.field_size_limit(), MAX_UPLOAD_BYTES + 1))
 
 _DELIMITER_NAMES = {",": "カンマ（,）", "\t": "タブ", ";": "セミコロン（;）"}
 _ENCODING_NAMES = {
@@ -92,8 +104,12 @@ def _parse_records(
     reader = csv.reader(lines, delimiter=delim, strict=strict, quoting=quoting)
     records: list[Record] = []
     prev = 0
+    n_cells = 0
     try:
         for fields in reader:
+            n_cells += len(fields)
+            if n_cells > MAX_CELLS:
+                too_many_cells(MAX_CELLS)
             records.append(Record(prev + 1, reader.line_num, fields))
             prev = reader.line_num
             if len(records) > max_rows + 1:
@@ -140,6 +156,16 @@ def read_text(text: str, encoding: str, suffix: str, notes: list[str], max_rows:
             notes.append(
                 "引用符（\"）の対応がとれない行があるため、引用符も本文の一部として、1行を1件として読みました。"
             )
+
+    cut: list[tuple[int, int]] = []
+    for rec in records:
+        for j, f in enumerate(rec.fields):
+            if len(f) > MAX_CELL_CHARS:
+                rec.fields[j] = f[:MAX_CELL_CHARS]
+                cut.append((rec.line, j))
+    note = cut_note(cut)
+    if note:
+        notes.append(note)
 
     def raw_of(rec: Record) -> str:
         return trim_raw("".join(lines[rec.line - 1 : rec.end]).rstrip("\r\n"))

@@ -15,7 +15,13 @@ import pandas as pd
 
 from analysis.errors import CorpusError
 from analysis.ingest.column_roles import is_texty, norm
-from analysis.ingest.comments import SkippedRow
+from analysis.ingest.comments import (
+    MAX_CELL_CHARS,
+    MAX_CELLS,
+    SkippedRow,
+    cut_note,
+    too_many_cells,
+)
 from analysis.ingest.file_records import Record, too_many_rows, trim_raw
 from analysis.ingest.table_assembly import (
     MAX_TITLE_ROWS,
@@ -25,6 +31,7 @@ from analysis.ingest.table_assembly import (
     require_data,
     unique_names,
 )
+from analysis.ingest.xlsx_guard import SheetFacts, inspect_xlsx
 
 ALL_SHEETS = "*"
 
@@ -43,6 +50,49 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
+def _fill_merged(records: list[Record], facts: SheetFacts) -> str | None:
+    """Give every row of a vertically merged range the value of its first cell (Excel shows the
+    value on all those rows, openpyxl only on the first); the note says how many ranges."""
+    filled = 0
+    for r1, c1, r2, _c2 in facts.merged:
+        if r2 <= r1 or r1 > len(records):
+            continue
+        top = records[r1 - 1].fields
+        value = top[c1] if c1 < len(top) else ""
+        if not value:
+            continue
+        for r in range(r1 + 1, min(r2, len(records)) + 1):
+            f = records[r - 1].fields
+            if len(f) <= c1:
+                f.extend([""] * (c1 + 1 - len(f)))
+            if not f[c1]:
+                f[c1] = value
+        filled += 1
+    if not filled:
+        return None
+    return (f"縦に結合されたセルが{filled}か所あり、結合された各行に先頭のセルの値を入れて読み込みました"
+            "（Excel の画面で見えるとおりの値です）。")
+
+
+def _formula_blanks(records: list[Record], facts: SheetFacts) -> dict[int, set[int]]:
+    out: dict[int, set[int]] = {}
+    for r, c in facts.formula_blank:
+        if r <= len(records):
+            f = records[r - 1].fields
+            if c >= len(f) or not f[c]:
+                out.setdefault(r, set()).add(c)
+    return out
+
+
+def _formula_note(blank: dict[int, set[int]]) -> str:
+    from analysis.ingest.xlsx_guard import column_name
+
+    cells = sorted((r, c) for r, cs in blank.items() for c in cs)
+    shown = "、".join(f"{column_name(c)}{r}" for r, c in cells[:8]) + (" ほか" if len(cells) > 8 else "")
+    return (f"数式のセルが{len(cells)}個あり、計算結果が保存されていないため空として読みました（{shown}）。"
+            "Excel で開いて上書き保存すると、計算結果を読み込めます。")
+
+
 def read_xlsx(data: bytes, sheet: str | None, notes: list[str], max_rows: int) -> TableRead:
     """A workbook as a :class:`TableRead`, ``notes`` first; more than ``max_rows`` rows are refused.
 
@@ -51,6 +101,7 @@ def read_xlsx(data: bytes, sheet: str | None, notes: list[str], max_rows: int) -
     """
     import openpyxl  # imported here: CSV-only callers never pay for it
 
+    facts = inspect_xlsx(data)  # bombs refused before openpyxl inflates anything
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for broken files
@@ -60,6 +111,8 @@ def read_xlsx(data: bytes, sheet: str | None, notes: list[str], max_rows: int) -
         ) from exc
     names: list[str] = []
     built: dict[str, Assembled] = {}
+    blank_formulas: dict[str, dict[int, set[int]]] = {}
+    n_cells = 0
     try:
         for ws in wb.worksheets:
             names.append(ws.title)
@@ -68,8 +121,16 @@ def read_xlsx(data: bytes, sheet: str | None, notes: list[str], max_rows: int) -
             # Some writers store a wrong <dimension>; read the rows that are really there.
             ws.reset_dimensions()
             records: list[Record] = []
+            cut: list[tuple[int, int]] = []
             for r, values in enumerate(ws.iter_rows(values_only=True), start=1):
+                n_cells += len(values)
+                if n_cells > MAX_CELLS:
+                    too_many_cells(MAX_CELLS)
                 cells = [_cell_text(v) for v in values]
+                for j, c in enumerate(cells):
+                    if len(c) > MAX_CELL_CHARS:
+                        cells[j] = c[:MAX_CELL_CHARS]
+                        cut.append((r, j))
                 while cells and not cells[-1]:
                     cells.pop()
                 records.append(Record(r, r, cells))
@@ -77,10 +138,17 @@ def read_xlsx(data: bytes, sheet: str | None, notes: list[str], max_rows: int) -
                     too_many_rows(r, max_rows)
             while records and records[-1].blank:
                 records.pop()
+            sheet_facts = facts.get(str(getattr(ws, "_worksheet_path", "")).lstrip("/"), SheetFacts())
+            sheet_notes = [n for n in [cut_note(cut), _fill_merged(records, sheet_facts)] if n]
+            blank = _formula_blanks(records, sheet_facts)
+            if blank:
+                blank_formulas[ws.title] = blank
+                sheet_notes.append(_formula_note(blank))
             assembled = assemble(
                 records, lambda rec: trim_raw(" | ".join(rec.fields)), ragged=False, delimiter=None, sheet=ws.title
             )
             if assembled is not None:
+                assembled.notes = sheet_notes + assembled.notes
                 built[ws.title] = assembled
     finally:
         wb.close()
@@ -108,6 +176,7 @@ def read_xlsx(data: bytes, sheet: str | None, notes: list[str], max_rows: int) -
         return _combine(same, built, names, sheet_rows, notes, max_rows)
     result = main.to_result(encoding=None, delimiter=None, notes=notes)
     result.sheet, result.sheets, result.sheet_rows = chosen, names, sheet_rows
+    result.formula_blank = blank_formulas.get(chosen, {})
     others = [n for n in names if n != chosen]
     if len(names) > 1:
         listed = "、".join(f"『{n}』（{sheet_rows[n]}行）" for n in others)

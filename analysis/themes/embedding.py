@@ -41,7 +41,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..config import EmbeddingConfig
-from ..storage import StorageError, atomic_save_npz, file_lock
+from ..storage import StorageError, atomic_save_npz, file_lock, parse_json
 from .dense import DenseEmbedder, E5Embedder, SentenceTransformerEmbedder, UseEmbedder
 from .embedders import (
     DENSE_MAX_CHARS,
@@ -167,7 +167,7 @@ def pack_state(state: State) -> dict[str, np.ndarray]:
 
 def unpack_state(z) -> State:
     """Inverse of :func:`pack_state` for an open ``np.load`` result (``allow_pickle=False``)."""
-    meta = json.loads(str(z["meta"]))
+    meta = parse_json(str(z["meta"]))
     arrays = {k[2:]: z[k] for k in z.files if k.startswith("s.")}
     return meta, arrays
 
@@ -259,7 +259,7 @@ def _read_cached(path: Path, n: int) -> tuple[np.ndarray, State | None] | None:
     try:
         with np.load(path, allow_pickle=False) as z:
             vecs = z["vectors"]
-            meta = json.loads(str(z["meta"]))
+            meta = parse_json(str(z["meta"]))
             state = None if meta.get("stateless") else unpack_state(z)
         if vecs.shape[0] != n:
             return None
