@@ -152,3 +152,13 @@ def test_the_public_api_stays_importable():
     for name in ("run_pipeline", "load_run", "load_seed", "load_file", "PipelineConfig", "run_and_save", "sweep",
                  "compare_runs", "category_reach", "search_by_meaning", "theme_map", "mask_comments"):
         assert name in mm.__all__
+
+
+def test_project_paths_point_at_the_project_not_into_the_package():
+    # modules moved into subpackages must still find the project's models/ and data/
+    from analysis.schema import DATA_DIR
+    from analysis.store.run_object import PROJECT_DIR
+
+    assert (PROJECT_DIR / "app.py").is_file() and (PROJECT_DIR / "analysis" / "__init__.py").is_file()
+    assert (DATA_DIR / "renkei_moyamoya_2022.md").is_file() or any(DATA_DIR.glob("*.md"))
+    assert DATA_DIR.parent == PROJECT_DIR

@@ -20,7 +20,7 @@ import pandas as pd
 from ..errors import UserError
 from ..schema import NOISE, NOISE_LABEL, attributes_of
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROJECT_DIR = Path(__file__).resolve().parents[2]  # analysis/store/run_object.py -> the project
 
 
 class RunError(UserError):

@@ -49,6 +49,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 
 from ..text.tokens import SudachiTokenizer, default_tokenizer
+from .name_repair import complete
 from .centres import (
     NOISE,
     Encode,
@@ -289,6 +290,16 @@ def name_themes(
             options[c] = [o for o in _name_options(extra[c][0], max_len, word_rows(c), near) if o[2] is not None or o[3] is not None]
             per_theme[c] = extra[c]
     chosen = _assign_distinct(options, frozenset(avoid))
+    # A topic alone, or no name at all, where members still say what hurts: completed from the
+    # theme's problem phrases (analysis.themes.name_repair).
+    single: dict[int, list[Candidate]] = {c: per_theme[c][0] for c in last}
+
+    def more(c: int) -> list[Candidate]:
+        if c not in single:
+            single[c] = theme_cands(c, rows_of[c], per_theme[c][1], True)
+        return single[c]
+
+    from_single = complete(chosen, {c: per_theme[c][0] for c in classes}, more, max_len)
     out: dict[int, ThemeName] = {}
     for c in classes:
         cands = per_theme[c][0]
@@ -306,7 +317,7 @@ def name_themes(
         evidence = (whole.verbatim,) if whole is not None else tuple(x.verbatim for x in parts)
         support = (whole.df,) if whole is not None else tuple(x.df for x in parts)
         out[c] = ThemeName(c, text, topic.text if topic else None, prob.text if prob else None, phrases, rows_, evidence, n_c,
-                           fallback=c in last, support=support)
+                           fallback=c in last or c in from_single, support=support)
     return out
 
 
