@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import curation_view, terms, themes
+from ui import curation_view, terms, themes, unclassified_view
 from ui.sidebar import page_context
 
 st.title("テーマを読む")
@@ -11,6 +11,7 @@ terms.explain("テーマ", "大きなテーマ", "代表的な声", "類似度",
 theme = themes.pick(ctx)
 themes.heading(ctx, theme)
 curation_view.panel(ctx, theme.cluster)
+unclassified_view.explain(ctx, theme.cluster)
 themes.figures(ctx, theme)
 if theme.members.empty:
     st.warning("絞り込みの条件に合うコメントがこのテーマにはありません。")
