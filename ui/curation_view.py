@@ -26,6 +26,8 @@ PREVIEW_CHARS = 40
 
 def _do(path: str, fn: Callable[..., dict], *args, **kwargs) -> None:
     """Save one edit (or undo one) and say what happened; a refusal becomes a warning."""
+    if auth.refused("テーマを整える操作"):
+        return
     try:
         entry = fn(data.get_run(path), *args, **kwargs)
     except UserError as exc:

@@ -246,11 +246,15 @@ def start(ctx: PageContext | None, source: str, comments: pd.DataFrame | None, i
 
 
 def _publish(run_id: str) -> None:
+    if auth.refused("公開する分析の指定"):
+        return
     set_published(run_id, by=auth.viewer().user)
     state.flash("この分析を、ほかの人が最初に見る分析（公開中）にしました。")
 
 
 def _delete(path: str, run_id: str) -> None:
+    if auth.refused("分析結果の削除"):
+        return
     try:
         kept = delete_run(path)
     except (RunError, UserError) as exc:

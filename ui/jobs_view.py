@@ -11,6 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from analysis.config import PipelineConfig
+from analysis.errors import UserError
 from analysis.schema import DatasetInfo
 from analysis.storage import file_lock
 from analysis.store import jobs
@@ -24,6 +25,8 @@ POLL_S = 1.5
 def submit(comments, config: PipelineConfig, input_info: DatasetInfo, stability_seeds: int = 0,
            previous_path: str | None = None) -> str:
     """Start an analysis for this session's viewer; it runs on after the tab closes."""
+    if not auth.may_analyse("分析の実行"):
+        raise UserError(auth.analyst_only("分析の実行"))
     job_id = jobs.submit(comments, config, input_info, owner=auth.viewer().user, stability_seeds=stability_seeds,
                          previous_path=previous_path)
     state.remember_job(job_id)
@@ -58,6 +61,9 @@ def _open(run_path: str, job_id: str) -> None:
 
 
 def _cancel(job_id: str) -> None:
+    job = jobs.get(job_id)
+    if job is not None and auth.refused("分析の中止", owner=job.owner):
+        return
     try:
         jobs.cancel(job_id)
     except Exception as exc:  # a job folder removed meanwhile: say so, never a traceback

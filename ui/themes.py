@@ -65,6 +65,8 @@ def pick(ctx: PageContext) -> Theme:
 
 def _rename(ctx: PageContext, cluster: int, name: str | None = None, key: str | None = None) -> None:
     """Save a theme name (callback): the typed value is read when the button is pressed."""
+    if auth.refused("テーマの名前の変更"):
+        return
     if name is None:
         name = str(st.session_state.get(key, ""))
     try:

@@ -49,7 +49,8 @@ def active_set(ctx: PageContext) -> shortlists.ShortlistSet | None:
 
 def _set_id_for_adding(ctx: PageContext) -> str:
     current = active_set(ctx)
-    if current is not None:
+    who = auth.actor()  # a 閲覧 user adds to a set of their own (another's would refuse the change)
+    if current is not None and (who is None or shortlists.may_change(current.owner, *who)):
         return current.set_id
     sid = shortlists.create_set(ctx.path, shortlists.DEFAULT_NAME, owner=auth.viewer().user)
     st.session_state[state.KEY_SHORTLIST_SET] = sid
@@ -57,16 +58,17 @@ def _set_id_for_adding(ctx: PageContext) -> str:
 
 
 def _guard(fn, *args) -> None:
-    """Run a set edit; a problem (another user deleted the set, a damaged file) becomes a message."""
+    """Run a set edit as this viewer (checked inside the edit: 閲覧 changes only their own sets); a problem
+    (another user deleted the set, a damaged file, someone else's set) becomes a message."""
     try:
-        fn(*args)
+        fn(*args, actor=auth.actor())
     except UserError as exc:
         state.warn_once(str(exc))
     st.session_state.pop(KEY_EXPORT, None)  # any change makes a prepared export stale
 
 
 def _add(ctx: PageContext, comment_id: str) -> None:
-    _guard(lambda: shortlists.add_item(ctx.path, _set_id_for_adding(ctx), comment_id))
+    _guard(lambda actor: shortlists.add_item(ctx.path, _set_id_for_adding(ctx), comment_id, actor=actor))
 
 
 def shortlist_line(ctx: PageContext) -> None:

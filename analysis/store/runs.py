@@ -281,6 +281,7 @@ def list_runs(base: str | Path | None = None) -> pd.DataFrame:
             "path": str(p),
         })
     df = pd.DataFrame(rows, columns=LIST_COLUMNS)
+    df["ok"] = df["ok"].astype(bool)  # also when empty: runs[runs["ok"]] must select rows, not columns
     return df.sort_values("created", ascending=False, kind="stable").reset_index(drop=True)
 
 

@@ -6,6 +6,10 @@ A set survives a browser reload and a server restart: every change is written at
 time both keep their changes. Items keep the comment id and the note only; the text, attributes
 and theme are looked up in the run when shown or exported, so they always match the run.
 
+Everyone who may see the run sees its sets. Changing one (rename, delete, items, notes) is checked
+inside the locked edit when the caller names an ``actor`` (user, role): 分析 may change every set,
+閲覧 only the sets they created (:func:`may_change`); the dashboard always names one.
+
 File shape::
 
     {"sets": {"<set id>": {"name": "…", "owner": "…", "created": "…", "updated": "…",
@@ -24,6 +28,7 @@ import pandas as pd
 
 from ..errors import UserError
 from ..storage import read_json
+from .accounts import ROLE_ANALYST
 from .runs import Run, edit_side_file
 
 FILE = "shortlists.json"
@@ -31,7 +36,7 @@ DEFAULT_NAME = "研修用の候補"
 MAX_NOTE = 2000
 
 __all__ = ["ShortlistSet", "list_sets", "create_set", "rename_set", "delete_set", "add_item", "remove_item",
-           "set_note", "items_frame", "DEFAULT_NAME"]
+           "set_note", "items_frame", "may_change", "DEFAULT_NAME"]
 
 
 @dataclass
@@ -109,11 +114,22 @@ def create_set(run: Run | str | Path, name: str = DEFAULT_NAME, owner: str = "")
     return sid
 
 
-def _with_set(run, sid: str, fn) -> None:
+def may_change(owner: str, user: str | None, role: str | None) -> bool:
+    """Whether ``user`` with ``role`` may change a set ``owner`` created: 分析 any set, 閲覧 their own."""
+    return role == ROLE_ANALYST or (bool(user) and owner == user)
+
+
+def _check(s: dict, actor: tuple[str, str] | None) -> None:
+    if actor is not None and not may_change(str(s.get("owner", "")), *actor):
+        raise UserError("この候補リストを変えられるのは、作った人と「分析」の権限がある利用者だけです。")
+
+
+def _with_set(run, sid: str, fn, actor: tuple[str, str] | None = None) -> None:
     def change(data: dict) -> dict:
         s = data["sets"].get(sid)
         if not isinstance(s, dict):
             raise UserError("その候補リストは見つかりません（ほかの人が削除した可能性があります）。")
+        _check(s, actor)
         fn(s)
         s["updated"] = _now()
         return data
@@ -121,22 +137,24 @@ def _with_set(run, sid: str, fn) -> None:
     _edit(run, change)
 
 
-def rename_set(run, sid: str, name: str) -> None:
+def rename_set(run, sid: str, name: str, actor: tuple[str, str] | None = None) -> None:
     name = name.strip()[:60]
     if not name:
         raise UserError("候補リストの名前を入力してください。")
-    _with_set(run, sid, lambda s: s.__setitem__("name", name))
+    _with_set(run, sid, lambda s: s.__setitem__("name", name), actor)
 
 
-def delete_set(run, sid: str) -> None:
+def delete_set(run, sid: str, actor: tuple[str, str] | None = None) -> None:
     def change(data: dict) -> dict:
+        if isinstance(data["sets"].get(sid), dict):
+            _check(data["sets"][sid], actor)
         data["sets"].pop(sid, None)
         return data
 
     _edit(run, change)
 
 
-def add_item(run, sid: str, comment_id: str, note: str = "") -> bool:
+def add_item(run, sid: str, comment_id: str, note: str = "", actor: tuple[str, str] | None = None) -> bool:
     """Add a comment (False when it is already in the set)."""
     added = {"value": False}
 
@@ -147,22 +165,22 @@ def add_item(run, sid: str, comment_id: str, note: str = "") -> bool:
         items.append({"comment_id": str(comment_id), "note": note[:MAX_NOTE], "added": _now()})
         added["value"] = True
 
-    _with_set(run, sid, fn)
+    _with_set(run, sid, fn, actor)
     return added["value"]
 
 
-def remove_item(run, sid: str, comment_id: str) -> None:
+def remove_item(run, sid: str, comment_id: str, actor: tuple[str, str] | None = None) -> None:
     _with_set(run, sid, lambda s: s.__setitem__(
-        "items", [i for i in s.get("items", []) if str(i.get("comment_id")) != str(comment_id)]))
+        "items", [i for i in s.get("items", []) if str(i.get("comment_id")) != str(comment_id)]), actor)
 
 
-def set_note(run, sid: str, comment_id: str, note: str) -> None:
+def set_note(run, sid: str, comment_id: str, note: str, actor: tuple[str, str] | None = None) -> None:
     def fn(s: dict) -> None:
         for i in s.get("items", []):
             if str(i.get("comment_id")) == str(comment_id):
                 i["note"] = note[:MAX_NOTE]
 
-    _with_set(run, sid, fn)
+    _with_set(run, sid, fn, actor)
 
 
 def items_frame(run: Run, sset: ShortlistSet) -> pd.DataFrame:
