@@ -500,5 +500,17 @@ def test_a_name_from_single_comments_never_becomes_the_theme_label():
     result = ClusterResult(labels=labels, strength=ones, nearest=labels, nearest_strength=ones,
                            persistence=np.array([0.5, 0.5]), relative_validity=None)
     table = describe_clusters(comments, docs, result, np.array([0, 1]), DescribeConfig(), vectors=small_space(list(labels)))
-    assert table.loc[0, "label"] == "テーマ1" and table.loc[0, "name_evidence"] == ""
+    # the number stays (no name wins on single comments), with a hint of what its comments say
+    assert table.loc[0, "label"].startswith("テーマ1（") and table.loc[0, "label"].endswith(" など）")
+    assert table.loc[0, "name_evidence"] == ""
     assert "情報共有" in table.loc[1, "label"]
+
+
+def test_kept_bar_no_theme_of_the_seed_run_is_only_a_number(seed_run):
+    # issue 18: a label says what its comments say; a theme named from single comments keeps its
+    # number with a hint (テーマ7（… など）), never a bare テーマN
+    import re
+
+    labels = seed_run.clusters["label"].astype(str).tolist()
+    assert labels and not [x for x in labels if re.fullmatch(r"テーマ\d+", x)], labels
+    assert all(len(x) <= 24 + 8 for x in labels)

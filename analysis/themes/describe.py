@@ -101,9 +101,10 @@ def describe_clusters(
     for c in range(result.n_clusters):
         words = words_of[c]
         nm = names.get(c)
-        # A fallback name rests on single comments: the issue's rule is that such a name never wins,
-        # so the theme keeps its number and its keywords say what it holds.
-        label = (nm.name if nm is not None and nm.name and not nm.fallback else "") or f"テーマ{c + 1}"
+        # A fallback name rests on single comments: such a name never wins, so the theme keeps its
+        # number; but a bare テーマN says nothing, so what its comments say follows in brackets
+        # (テーマ7（担当以外に消極的 など）), from the fallback name or else the keywords.
+        label = nm.name if nm is not None and nm.name and not nm.fallback else _numbered(c, nm, words)
         members = result.labels == c
         p = int(parents[c])
         bn = broad_names.get(p)
@@ -125,3 +126,14 @@ def describe_clusters(
             "name_evidence": " ／ ".join(nm.evidence) if nm is not None and not nm.fallback else "",
         })
     return pd.DataFrame(rows, columns=DESCRIBE_COLUMNS)
+
+
+#: Longest hint after a theme number (テーマ7（… など）).
+HINT_MAX_CHARS = 14
+
+
+def _numbered(c: int, nm, words) -> str:
+    """テーマN with a hint of what its comments say: the name from single comments, else two keywords."""
+    hint = nm.name if nm is not None and nm.name else "・".join(list(words)[:2])
+    hint = hint[:HINT_MAX_CHARS]
+    return f"テーマ{c + 1}（{hint} など）" if hint else f"テーマ{c + 1}"
