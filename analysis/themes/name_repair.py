@@ -85,3 +85,23 @@ def complete(
                     from_single.add(c)
                 break
     return from_single
+
+
+def hints(chosen: Mapping[int, tuple], more_cands: Callable[[int], Sequence[Candidate]], max_len: int) -> dict[int, str]:
+    """For names that are still a topic alone: an example of what hurts, from a member that says the
+    topic (会議 -> 会議（参加を拒む など）). It is shown as an example, not as the name's claim: the
+    name's parts (and their evidence) stay what several members say."""
+    out: dict[int, str] = {}
+    for c in sorted(chosen):
+        _, text, topic, problem, _ = chosen[c]
+        if topic is None or problem is not None:
+            continue
+        rows = set(topic.rows)
+        pool = [x for x in more_cands(c) if x.role == "problem" and not x.generic and set(x.rows) & rows
+                and x.text not in text and text not in x.text]
+        if not pool:
+            continue
+        best = min(pool, key=lambda x: _problem_key(x, topic))
+        if len(text) + len(best.text) + 4 <= max_len:
+            out[c] = best.text
+    return out

@@ -49,7 +49,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 
 from ..text.tokens import SudachiTokenizer, default_tokenizer
-from .name_repair import complete
+from .name_repair import complete, hints
 from .centres import (
     NOISE,
     Encode,
@@ -105,6 +105,8 @@ class ThemeName:
         module docstring), or is made of keywords that occur in >= 2 members (may be ``""``).
     support : members carrying each of the name's parts (topic, problem; the predicates grouped
         under one subject count as one part), in the order of ``evidence``.
+    hint : for a topic alone, an example of what hurts from one member that says the topic, shown
+        as 「会議（参加を拒む など）」 (not a part: ``evidence`` and ``support`` are the topic's).
     """
 
     label: int
@@ -117,6 +119,7 @@ class ThemeName:
     n_comments: int
     fallback: bool = False
     support: tuple[int, ...] = ()
+    hint: str | None = None
 
 
 
@@ -300,6 +303,7 @@ def name_themes(
         return single[c]
 
     from_single = complete(chosen, {c: per_theme[c][0] for c in classes}, more, max_len)
+    example = hints(chosen, more, max_len)
     out: dict[int, ThemeName] = {}
     for c in classes:
         cands = per_theme[c][0]
@@ -316,8 +320,10 @@ def name_themes(
         rows_ = tuple(sorted({r for x in parts for r in x.rows}))
         evidence = (whole.verbatim,) if whole is not None else tuple(x.verbatim for x in parts)
         support = (whole.df,) if whole is not None else tuple(x.df for x in parts)
+        if c in example:
+            text = f"{text}（{example[c]} など）"
         out[c] = ThemeName(c, text, topic.text if topic else None, prob.text if prob else None, phrases, rows_, evidence, n_c,
-                           fallback=c in last or c in from_single, support=support)
+                           fallback=c in last or c in from_single, support=support, hint=example.get(c))
     return out
 
 
